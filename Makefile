@@ -1,0 +1,33 @@
+# make demo   venv + deps, then the mini recipe end to end (reuses finished stages)
+# make test   the whole test suite
+# make bench  benchmark scripts; figures go to BENCHMARKS.md by hand
+PY ?= python3
+VENV := .venv
+VPY := $(VENV)/bin/python
+
+.PHONY: demo test bench venv venv-dev clean-demo
+
+# A venv is stale when its interpreter no longer runs (e.g. Python was upgraded) or requirements changed.
+$(VENV)/.deps: requirements.txt
+	@$(VPY) -c 'import sys' 2>/dev/null || { rm -rf $(VENV); $(PY) -m venv $(VENV); }
+	$(VPY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.deps-dev: $(VENV)/.deps requirements-dev.txt
+	$(VPY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.deps
+venv-dev: $(VENV)/.deps-dev
+
+demo: venv
+	cd egs/mini && bash run.sh
+
+test: venv-dev
+	$(VPY) -m pytest
+
+bench: venv-dev
+	for f in bench/*.py; do echo "== $$f"; $(VPY) $$f || exit 1; done
+
+clean-demo:
+	rm -rf egs/mini/data egs/mini/exp egs/mini/fbank egs/mini/mfcc egs/mini/corpus
