@@ -1,0 +1,106 @@
+"""Strict YAML experiment configs: one file per system, fixed top-level sections, `--set a.b=v` overrides.
+
+The resolved config (after overrides) is saved as exp/<sys>/config.yaml with argv and git SHA,
+and later stages read that file rather than repeating flags.
+"""
+from __future__ import annotations
+
+import copy
+import re
+import datetime
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+
+from pytorch.registry import ConfigError
+from score.io import atomic_write
+
+SECTIONS = ("data", "features", "augment", "model", "loss", "optim", "scheduler", "train",
+            "stages", "extract", "backend", "meta")
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that rejects duplicate keys (PyYAML silently keeps the last one)."""
+
+
+def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise ConfigError(f"{node.start_mark.name}:{key_node.start_mark.line + 1}: duplicate key {key!r}")
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+# YAML 1.1 reads `1e-3` as a string; learning rates are written that way, so accept it as a float.
+_StrictLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"))
+
+
+def load_yaml(path: str | os.PathLike) -> Any:
+    try:
+        with open(path) as f:
+            return yaml.load(f, Loader=_StrictLoader)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: invalid YAML: {e}".replace("\n", " ")) from None
+
+
+def apply_overrides(cfg: dict, overrides: Iterable[str]) -> dict:
+    """`a.b=v` sets cfg['a']['b'] to the YAML value of v (so `3`, `1e-3`, `true`, `[1,2]` are typed)."""
+    cfg = copy.deepcopy(cfg)
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"--set {item!r}: expected KEY.PATH=VALUE, e.g. --set optim.lr=0.01")
+        path, raw = item.split("=", 1)
+        keys = path.split(".")
+        if keys[0] not in SECTIONS:
+            raise ConfigError(f"--set {item!r}: unknown section {keys[0]!r}; valid: {', '.join(SECTIONS)}")
+        node = cfg
+        for k in keys[:-1]:
+            node = node.setdefault(k, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"--set {item!r}: {k!r} is not a mapping")
+        node[keys[-1]] = yaml.load(raw, Loader=_StrictLoader)
+    return cfg
+
+
+def load_config(path: str | os.PathLike, overrides: Iterable[str] = ()) -> dict:
+    cfg = load_yaml(path) or {}
+    if not isinstance(cfg, dict):
+        raise ConfigError(f"{path}: top level must be a mapping of sections ({', '.join(SECTIONS)})")
+    for key in cfg:
+        if key not in SECTIONS:
+            raise ConfigError(f"{path}: unknown section {key!r}; valid sections: {', '.join(SECTIONS)}")
+    return apply_overrides(cfg, overrides)
+
+
+def git_sha(root: str | os.PathLike | None = None) -> str:
+    root = root or Path(__file__).resolve().parent.parent
+    try:
+        out = subprocess.run(["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"],
+                             capture_output=True, text=True, timeout=10)
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def save_resolved(cfg: dict, path: str | os.PathLike, argv: list[str] | None = None) -> None:
+    """Write the resolved config with provenance under `meta:`, atomically."""
+    out = copy.deepcopy(cfg)
+    out["meta"] = {
+        "argv": list(sys.argv if argv is None else argv),
+        "git_sha": git_sha(),
+        "date": datetime.datetime.now().isoformat(timespec="seconds"),
+    }
+    with atomic_write(path) as f:
+        yaml.safe_dump(out, f, sort_keys=False)
