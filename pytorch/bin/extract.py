@@ -1,0 +1,133 @@
+"""Extract speaker embeddings of a data dir with a trained system.
+
+    python -m pytorch.bin.extract --exp exp/x --data data/test --out exp/x/embeddings/test \\
+        [--checkpoint avg] [--max-chunk-frames N] [--batch-size B] [--device cpu|cuda]
+    python -m pytorch.bin.extract --merge DIR [DIR ...] --data data/test --out exp/x/embeddings/test
+
+Writes <out>/xvector.{ark,scp}, utt2num_frames (frames the model saw, after VAD; for QMF) and the
+speaker means spk_xvector.{ark,scp} over the data dir's spk2utt (for an enrollment dir the
+"speaker" is the enrollment id). Defaults come from the `extract` section of exp/x/config.yaml;
+the input rule (mode, VAD, CMN, fbank options) from its `data` and `features` sections.
+--merge joins the outputs of split jobs (utils/extract_embeddings.sh): xvector.scp and
+utt2num_frames are concatenated and the speaker means are computed over all jobs.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import logging
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from pytorch.config import load_config
+from pytorch.data.audio import AudioError
+from pytorch.data.datadir import DataDir
+from pytorch.data.extraction import count_chunks, extract_embeddings, feats_source, wave_source
+from pytorch.data.options import DataOptions, ExtractOptions, from_dict
+from pytorch.data.xvectors import read_vectors, speaker_means, write_num_frames, write_vectors
+from pytorch.registry import ConfigError
+from score.io import FormatError, atomic_write, read_kv
+
+PROG = "extract"
+log = logging.getLogger(PROG)
+SOURCES = {"feats": lambda dd, data, cfg: feats_source(dd, data.use_vad),
+           "wave": lambda dd, data, cfg: wave_source(dd, cfg.get("features"))}
+
+
+def load_model(exp: str, checkpoint: str, device: str) -> torch.nn.Module:
+    """The training engineer's loader, then the extraction-mode optimisations when available."""
+    from pytorch.training.checkpoint import load_model as load
+    model = load(exp, checkpoint)
+    for mod in ("pytorch.inference", "pytorch.models.optimize"):
+        if importlib.util.find_spec(mod) is not None:
+            model = importlib.import_module(mod).prepare_for_inference(model)
+            break
+    return model.to(device).eval()
+
+
+def write_speaker_means(data: DataDir, emb: dict[str, np.ndarray], out: Path) -> int:
+    means = speaker_means(emb, data.spk2utt(), str(data.file("spk2utt")))
+    return write_vectors(out, "spk_xvector", means)
+
+
+def run_extract(args: argparse.Namespace) -> None:
+    cfg = load_config(Path(args.exp) / "config.yaml")
+    data_opts: DataOptions = from_dict(DataOptions, cfg.get("data"), "data")
+    opts: ExtractOptions = from_dict(ExtractOptions, cfg.get("extract"), "extract")
+    max_chunk = opts.max_chunk_frames if args.max_chunk_frames is None else args.max_chunk_frames
+    batch_size = opts.batch_size if args.batch_size is None else args.batch_size
+    device = args.device or opts.device
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("--device cuda: no CUDA device is available; use --device cpu")
+    dd = DataDir(args.data)
+    src = SOURCES[data_opts.mode](dd, data_opts, cfg)
+    model = load_model(args.exp, args.checkpoint, device)
+    out = Path(args.out)
+    with tqdm(total=count_chunks(src, max_chunk), desc=f"{PROG} {dd.path.name}", unit="chunk",
+              disable=None) as bar:
+        emb, frames = extract_embeddings(model, src, max_chunk, batch_size, device, data_opts.cmn, bar.update)
+    n = write_vectors(out, "xvector", zip(src.utts, emb))
+    write_num_frames(out / "utt2num_frames", zip(src.utts, frames.tolist()))
+    log.info("wrote %d embeddings (dim %d) to %s/xvector.scp", n, emb.shape[1], out)
+    if args.speaker_means == "true":
+        nspk = write_speaker_means(dd, dict(zip(src.utts, emb)), out)
+        log.info("wrote %d speaker means to %s/spk_xvector.scp", nspk, out)
+
+
+def run_merge(args: argparse.Namespace) -> None:
+    dd = DataDir(args.data)
+    out = Path(args.out)
+    scp_lines: dict[str, str] = {}
+    frames: dict[str, str] = {}
+    for d in map(Path, args.merge):
+        for name, table in (("xvector.scp", scp_lines), ("utt2num_frames", frames)):
+            if not (d / name).exists():
+                raise FormatError(f"{d / name}: missing; the extraction job for {d} did not finish "
+                                  "(see its log)")
+            table.update(read_kv(d / name))
+    missing = [u for u in dd.utts if u not in scp_lines]
+    if missing:
+        raise FormatError(f"{args.data}: no embedding for {len(missing)} utterance(s), first {missing[0]!r}; "
+                          "re-run the extraction jobs")
+    with atomic_write(out / "utt2num_frames") as f:
+        f.writelines(f"{u} {frames[u]}\n" for u in dd.utts)
+    with atomic_write(out / "xvector.scp") as f:
+        f.writelines(f"{u} {scp_lines[u]}\n" for u in dd.utts)
+    nspk = write_speaker_means(dd, read_vectors(out / "xvector.scp"), out)
+    log.info("merged %d embeddings from %d jobs; %d speaker means", len(dd.utts), len(args.merge), nspk)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
+    ap.add_argument("--exp", help="experiment dir with config.yaml and models/")
+    ap.add_argument("--data", required=True, help="Kaldi data dir")
+    ap.add_argument("--out", required=True, help="output dir for xvector.{ark,scp}, spk_xvector.*")
+    ap.add_argument("--checkpoint", default="avg", help="checkpoint name under exp/models (default avg)")
+    ap.add_argument("--max-chunk-frames", type=int, default=None,
+                    help="0: whole utterances (default: config)")
+    ap.add_argument("--batch-size", type=int, default=None, help="chunks per forward pass (default: config)")
+    ap.add_argument("--device", choices=("cpu", "cuda"), default=None)
+    ap.add_argument("--num-threads", type=int, default=0, help="torch CPU threads (0: torch default)")
+    ap.add_argument("--speaker-means", choices=("true", "false"), default="true",
+                    help="also write spk_xvector.{ark,scp} (split jobs leave it to --merge)")
+    ap.add_argument("--merge", nargs="+", metavar="DIR", help="merge the outputs of these job dirs instead")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format=f"{PROG}: %(levelname)s: %(message)s")
+    if args.num_threads > 0:
+        torch.set_num_threads(args.num_threads)
+    if not args.merge and not args.exp:
+        ap.error("--exp is required (unless --merge)")
+    try:
+        run_merge(args) if args.merge else run_extract(args)
+    except (ConfigError, FormatError, AudioError, OSError) as e:
+        print(f"{PROG}: error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

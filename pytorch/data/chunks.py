@@ -1,0 +1,51 @@
+"""Fixed-length training chunks from feature matrices: VAD selection, random crop, repetition padding.
+
+With VAD the voiced frames are selected first and the chunk is drawn among them (the same rule as
+extraction, so the model never sees silence it is not tested on). Only the row span that holds the
+chosen voiced frames is read from disk.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from pytorch.data.featreader import FeatReader, MatInfo
+
+
+def repeat_pad(mat: np.ndarray, length: int) -> np.ndarray:
+    """Repeat `mat` along axis 0 until it has `length` rows (a short utterance played in a loop)."""
+    if mat.shape[0] == 0:
+        raise ValueError("cannot pad an empty matrix")
+    if mat.shape[0] >= length:
+        return mat[:length]
+    return np.take(mat, np.arange(length) % mat.shape[0], axis=0)
+
+
+def random_start(avail: int, length: int, rng: np.random.Generator) -> int:
+    return int(rng.integers(0, avail - length + 1)) if avail > length else 0
+
+
+def read_voiced(reader: FeatReader, utt: str, info: MatInfo, voiced: np.ndarray | None,
+                start: int = 0, length: int | None = None) -> np.ndarray:
+    """Voiced frames [start, start+length) of `utt` (all frames when `voiced` is None), reading only
+    the rows between the first and last selected voiced frame."""
+    if voiced is None:
+        return reader.read(utt, start, length, info)
+    idx = np.flatnonzero(voiced[:info.rows])
+    idx = idx[start:] if length is None else idx[start:start + length]
+    if idx.size == 0:
+        return np.zeros((0, info.cols), np.float32)
+    span = reader.read(utt, int(idx[0]), int(idx[-1] - idx[0] + 1), info)
+    return span[idx - idx[0]]
+
+
+def random_chunk(reader: FeatReader, utt: str, info: MatInfo, voiced: np.ndarray | None,
+                 avail: int, length: int, rng: np.random.Generator) -> np.ndarray:
+    """A random `length`-frame chunk of the (voiced) frames; shorter utterances are repeat-padded."""
+    if avail >= length:
+        return read_voiced(reader, utt, info, voiced, random_start(avail, length, rng), length)
+    return repeat_pad(read_voiced(reader, utt, info, voiced), length)
+
+
+def cmn(feats: np.ndarray) -> np.ndarray:
+    """Mean normalisation over time of one chunk (the usual speaker-ID input normalisation)."""
+    return feats - feats.mean(axis=0, keepdims=True)

@@ -1,0 +1,146 @@
+"""Embedding extraction: whole utterances or fixed-length chunks, batched without padding.
+
+Input rule (the same as training): in feats mode the voiced frames when vad.scp exists (all frames
+for an utterance with none voiced, so it still gets an embedding); in wave mode the fbank of the
+whole utterance (no VAD, as in wave-mode training); then per-chunk mean normalisation when the
+training config has data.cmn. With `max_chunk_frames` C > 0 an utterance longer than C is cut
+into ceil(T / C) chunks of exactly C frames, evenly spread (the last ones overlap a little), and
+its embedding is the mean of the chunk embeddings. Chunks are batched only with chunks of the same
+length, longest first, so no padding ever reaches the model and a batch gives the same embeddings
+as one-by-one extraction.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import numpy as np
+import torch
+
+from pytorch.data.chunks import cmn
+from pytorch.data.datadir import DataDir, load_vad, voiced_counts
+from pytorch.data.featreader import FeatReader
+from score.io import FormatError
+
+log = logging.getLogger(__name__)
+
+
+def chunk_starts(num_frames: int, max_chunk: int) -> np.ndarray:
+    """Starts of the chunks of an utterance: [0] when it fits, else evenly spread C-frame chunks."""
+    if max_chunk <= 0 or num_frames <= max_chunk:
+        return np.zeros(1, dtype=np.int64)
+    n = -(-num_frames // max_chunk)
+    return np.round(np.linspace(0, num_frames - max_chunk, n)).astype(np.int64)
+
+
+@dataclass
+class InputSource:
+    """The model input of each utterance: `lengths[u]` frames, loaded by `load(u)` as [T, F]."""
+    utts: list[str]
+    lengths: dict[str, int]
+    load: Callable[[str], np.ndarray]
+
+
+def feats_source(dd: DataDir, use_vad: bool) -> InputSource:
+    if not dd.has("feats.scp"):
+        raise FormatError(f"{dd.file('feats.scp')}: missing; compute features for this data dir (stage 1)")
+    reader = FeatReader(dd.table("feats.scp"), str(dd.file("feats.scp")))
+    infos = {u: reader.info(u) for u in dd.utts}
+    lengths = {u: i.rows for u, i in infos.items()}
+    vad = dd.table("vad.scp") if use_vad and dd.has("vad.scp") else None
+    if vad is not None:
+        counts = voiced_counts(dd.file("vad.scp"), dd.utts)
+        lengths = {u: int(c) if c > 0 else lengths[u] for u, c in zip(dd.utts, counts)}
+
+    def load(utt: str) -> np.ndarray:
+        mat = reader.read(utt, 0, None, infos[utt])
+        if vad is None:
+            return mat
+        mask = load_vad(vad[utt], utt, str(dd.file("vad.scp")))
+        if mask.size != mat.shape[0]:
+            raise FormatError(f"{dd.file('vad.scp')}: VAD of {utt!r} has {mask.size} frames, features "
+                              f"{mat.shape[0]}; recompute vad.scp")
+        if not mask.any():
+            log.warning("%s: no voiced frame, using all %d frames", utt, mat.shape[0])
+            return mat
+        return mat[mask]
+    return InputSource(dd.utts, lengths, load)
+
+
+def wave_source(dd: DataDir, features_cfg: dict | None) -> InputSource:
+    """On-the-fly fbank of the whole utterance, dither off so embeddings are deterministic. Like
+    wave-mode training (which crops raw audio), no VAD is applied."""
+    from pytorch.data.wave_dataset import read_range, wave_entries
+    from pytorch.features import from_config
+    cfg = dict(features_cfg or {})
+    cfg["dither"] = 0.0
+    fbank, _ = from_config(cfg, None if "name" in cfg else "fbank", where="features")
+    rate = int(fbank.opts.sample_frequency)
+    entries = {e.utt: e for e in wave_entries(dd, rate)}
+    lengths = {u: fbank.num_frames(e.num_samples) for u, e in entries.items()}
+
+    def load(utt: str) -> np.ndarray:
+        e = entries[utt]
+        wave = read_range(e.rspec, e.offset, e.num_samples, utt, rate)
+        with torch.no_grad():
+            return fbank(torch.from_numpy(wave * 32768.0)).numpy()
+    return InputSource(dd.utts, lengths, load)
+
+
+def count_chunks(src: InputSource, max_chunk: int) -> int:
+    return sum(len(chunk_starts(src.lengths[u], max_chunk)) for u in src.utts)
+
+
+def _batches(src: InputSource, max_chunk: int, batch_size: int, apply_cmn: bool
+             ) -> Iterator[tuple[np.ndarray, list[int]]]:
+    """(chunks [B, T, F], utterance index of each chunk), equal T within a batch, longest first.
+
+    Utterances are visited longest first; a bucket of one length is flushed when full or when no
+    later utterance can add to it (memory stays bounded by the open buckets)."""
+    order = sorted(range(len(src.utts)), key=lambda i: (-src.lengths[src.utts[i]], src.utts[i]))
+    buckets: dict[int, tuple[list[np.ndarray], list[int]]] = {}
+    for i in order:
+        utt = src.utts[i]
+        mat = src.load(utt)
+        if mat.shape[0] == 0:
+            raise FormatError(f"utterance {utt!r} has no frames; remove it from the data dir")
+        length = min(mat.shape[0], max_chunk) if max_chunk > 0 else mat.shape[0]
+        for t in list(buckets):
+            if t != length and t != max_chunk:  # shorter utterances only follow: this bucket is final
+                yield np.stack(buckets[t][0]), buckets.pop(t)[1]
+        for s in chunk_starts(mat.shape[0], max_chunk):
+            chunk = mat[s:s + length]
+            chunks, owners = buckets.setdefault(length, ([], []))
+            chunks.append(cmn(chunk) if apply_cmn else chunk)
+            owners.append(i)
+            if len(chunks) == batch_size:
+                yield np.stack(chunks), owners
+                del buckets[length]
+    for t in sorted(buckets, reverse=True):
+        yield np.stack(buckets[t][0]), buckets[t][1]
+
+
+def extract_embeddings(model: torch.nn.Module, src: InputSource, max_chunk_frames: int = 0,
+                       batch_size: int = 16, device: torch.device | str = "cpu", apply_cmn: bool = True,
+                       progress: Callable[[int], None] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """-> (embeddings [N, D] float32 in src.utts order, frames used per utterance [N])."""
+    sums: np.ndarray | None = None
+    counts = np.zeros(len(src.utts), dtype=np.int64)
+    frames = np.zeros(len(src.utts), dtype=np.int64)
+    model.eval()
+    with torch.inference_mode():
+        for chunks, owners in _batches(src, max_chunk_frames, batch_size, apply_cmn):
+            emb = model(torch.from_numpy(chunks).to(device)).float().cpu().numpy().astype(np.float64)
+            if sums is None:
+                sums = np.zeros((len(src.utts), emb.shape[1]), dtype=np.float64)
+            idx = np.asarray(owners)
+            np.add.at(sums, idx, emb)
+            np.add.at(counts, idx, 1)
+            if progress:
+                progress(len(owners))
+    for i, u in enumerate(src.utts):
+        frames[i] = src.lengths[u]
+    if sums is None:
+        raise FormatError("no utterances to extract")
+    return (sums / counts[:, None]).astype(np.float32), frames

@@ -1,0 +1,66 @@
+"""Write Kaldi ark/scp pairs atomically (shared by the feature CLIs).
+
+kaldiio writes to temp names; on success the ark is renamed and the scp rewritten to point at
+the final ark. A failed job leaves neither a complete-looking scp nor a stale ark behind.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+from typing import Iterator
+
+import kaldiio
+import numpy as np
+
+from score.io import atomic_write
+
+
+class ArkScpWriter:
+    def __init__(self, ark: str | os.PathLike, scp: str | os.PathLike, compress: bool = False) -> None:
+        self.ark, self.scp = Path(ark), Path(scp)
+        self.ark_tmp = self.ark.with_name(f".{self.ark.name}.{os.getpid()}.tmp")
+        self.scp_tmp = self.scp.with_name(f".{self.scp.name}.{os.getpid()}.tmp")
+        self.compress = compress
+        self._helper: kaldiio.WriteHelper | None = None
+
+    def __enter__(self) -> "ArkScpWriter":
+        self.ark.parent.mkdir(parents=True, exist_ok=True)
+        self.scp.parent.mkdir(parents=True, exist_ok=True)
+        for stale in (self.scp, self.ark):  # an old scp must not outlive a redo
+            with contextlib.suppress(FileNotFoundError):
+                stale.unlink()
+        # Kaldi's default compression for features is method 2 (kSpeechFeature).
+        self._helper = kaldiio.WriteHelper(f"ark,scp:{self.ark_tmp},{self.scp_tmp}",
+                                           compression_method=2 if self.compress else None)
+        return self
+
+    def __call__(self, key: str, value: np.ndarray) -> None:
+        assert self._helper is not None
+        self._helper(key, value)
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        assert self._helper is not None
+        self._helper.close()
+        try:
+            if exc_type is None:
+                self._finish()
+        finally:
+            for tmp in (self.ark_tmp, self.scp_tmp):
+                with contextlib.suppress(FileNotFoundError):
+                    tmp.unlink()
+
+    def _finish(self) -> None:
+        os.replace(self.ark_tmp, self.ark)
+        with open(self.scp_tmp) as f, atomic_write(self.scp) as out:
+            for line in f:
+                key, loc = line.rstrip("\n").split(" ", 1)
+                offset = loc.rsplit(":", 1)[1]
+                out.write(f"{key} {self.ark}:{offset}\n")
+
+
+@contextlib.contextmanager
+def ark_scp_writer(ark: str | os.PathLike, scp: str | os.PathLike,
+                   compress: bool = False) -> Iterator[ArkScpWriter]:
+    with ArkScpWriter(ark, scp, compress) as w:
+        yield w

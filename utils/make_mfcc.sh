@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Kaldi steps/make_mfcc.sh interface on top of utils/make_feats.sh (pytorch.bin.compute_feats).
+# Writes <data>/feats.scp and <data>/utt2num_frames; arks go to <feat-dir> (default <data>/data).
+
+nj=4
+cmd=run.pl
+mfcc_config=conf/mfcc.yaml
+compress=true
+write_utt2num_frames=true
+
+help_message="Usage: $0 [options] <data-dir> [<log-dir> [<mfcc-dir>]]
+ e.g.: $0 --nj 8 --mfcc-config conf/mfcc.yaml data/train
+Options:
+  --mfcc-config <yaml>                    # default: $mfcc_config
+  --nj <n>                                 # default: $nj
+  --cmd <run.pl|slurm.pl ...>              # default: $cmd
+  --compress <true|false>                  # default: $compress
+  --write-utt2num-frames <true|false>      # default: $write_utt2num_frames"
+
+. "$(dirname "$0")/parse_options.sh" || exit 1
+if [ $# -lt 1 ] || [ $# -gt 3 ]; then
+  echo "$help_message" >&2
+  exit 1
+fi
+exec "$(dirname "$0")/make_feats.sh" --feat-type mfcc --config "$mfcc_config" --nj "$nj" --cmd "$cmd" \
+  --compress "$compress" --write-utt2num-frames "$write_utt2num_frames" "$@"
