@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Kaldi utils/fix_data_dir.sh: make a data dir consistent, in place.
+#  - sorts every data file by key (LC_ALL=C), keeping the first line of a duplicated key;
+#  - drops malformed lines (utt2spk without exactly 2 fields, segments without 4, other lines
+#    with a key but no value) and segments whose recording is not in wav.scp;
+#  - keeps only the utterances present in every per-utterance file (utt2spk, segments or
+#    wav.scp, feats.scp, vad.scp, text, utt2*), rebuilds spk2utt, and filters the per-speaker
+#    (spk2*, cmvn.scp) and per-recording files (wav.scp with segments, reco2*) to what is used.
+# The original files are copied to <dir>/.backup/ first.
+set -euo pipefail
+export LC_ALL=C
+# shellcheck source=lib/datadir.sh
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib/datadir.sh"
+
+usage="Usage: $0 <data-dir>
+ e.g.: $0 data/train"
+if [ $# -eq 1 ] && { [ "$1" = -h ] || [ "$1" = --help ]; }; then echo "$usage"; exit 0; fi
+if [ $# -ne 1 ] || [[ $1 == -* ]]; then echo "$usage" >&2; exit 1; fi
+data=${1%/}
+prog=fix_data_dir.sh
+[ -d "$data" ] || dd_die "no such directory $data"
+[ -f "$data/utt2spk" ] || dd_die "no such file $data/utt2spk (every data dir needs one)"
+
+mapfile -t utt_files < <(dd_utt_files "$data")
+mapfile -t other_files < <(dd_spk_files "$data"; dd_reco_files "$data")
+
+mkdir -p "$data/.backup"
+for f in "${utt_files[@]}" "${other_files[@]}" spk2utt; do
+  if [ -f "$data/$f" ]; then cp -p "$data/$f" "$data/.backup/$f"; fi
+done
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# Sort and clean each file into $tmp/in (so nothing in $data changes until the end).
+mkdir -p "$tmp/in" "$tmp/keys"
+for f in "${utt_files[@]}" "${other_files[@]}"; do
+  case "$f" in
+    utt2spk) want='NF == 2' ;;
+    segments) want='NF == 4' ;;
+    *) want='NF >= 2' ;;
+  esac
+  awk "$want" "$data/$f" | sort -k1,1 -u > "$tmp/in/$f"
+  before=$(awk 'NF > 0' "$data/$f" | wc -l)
+  after=$(wc -l < "$tmp/in/$f")
+  if [ "$before" -ne "$after" ]; then
+    echo "$prog: $f: removed $((before - after)) malformed or duplicate-key line(s)" >&2
+  fi
+done
+if [ -f "$tmp/in/segments" ] && [ -f "$tmp/in/wav.scp" ]; then
+  n=$(wc -l < "$tmp/in/segments")
+  "$DD_UTILS/filter_scp.pl" -f 2 "$tmp/in/wav.scp" "$tmp/in/segments" > "$tmp/segments"
+  mv "$tmp/segments" "$tmp/in/segments"
+  k=$((n - $(wc -l < "$tmp/in/segments")))
+  if [ "$k" -gt 0 ]; then echo "$prog: segments: removed $k segment(s) whose recording is not in wav.scp" >&2; fi
+fi
+
+awk '{print $1}' "$tmp/in/utt2spk" > "$tmp/keep"
+total=$(wc -l < "$tmp/keep")
+for f in "${utt_files[@]}"; do
+  [ "$f" = utt2spk ] && continue
+  awk '{print $1}' "$tmp/in/$f" > "$tmp/keys/$f"
+  k=$(awk '{print $1}' "$tmp/in/utt2spk" | comm -23 - "$tmp/keys/$f" | wc -l)
+  if [ "$k" -gt 0 ]; then echo "$prog: $f lacks $k of the $total utterances in utt2spk" >&2; fi
+  comm -12 "$tmp/keep" "$tmp/keys/$f" > "$tmp/keep.new"
+  mv "$tmp/keep.new" "$tmp/keep"
+done
+kept=$(wc -l < "$tmp/keep")
+if [ "$kept" -eq 0 ]; then
+  dd_die "no utterances would remain in $data (originals untouched; see the messages above)"
+fi
+
+awk '{print $1, "."}' "$tmp/keep" > "$tmp/utt.map"
+dd_distribute "$tmp/in" "$tmp/utt.map" "$tmp/out"
+for f in "${utt_files[@]}" "${other_files[@]}" spk2utt; do
+  mv "$tmp/out/$f" "$data/$f"
+done
+echo "$prog: kept $kept of $total utterances (dropped $((total - kept)))"
+echo "$prog: the original files are in $data/.backup"
