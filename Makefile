@@ -27,7 +27,7 @@ test: venv-dev
 	$(VPY) -m pytest
 
 bench: venv-dev
-	for f in bench/*.py; do echo "== $$f"; $(VPY) $$f || exit 1; done
+	for f in bench/*.py; do echo "== $$f"; PYTHONPATH=. $(VPY) $$f || exit 1; done
 
 clean-demo:
 	rm -rf egs/mini/data egs/mini/exp egs/mini/fbank egs/mini/mfcc egs/mini/corpus

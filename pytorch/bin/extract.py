@@ -14,7 +14,6 @@ utt2num_frames are concatenated and the speaker means are computed over all jobs
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import logging
 import sys
 from pathlib import Path
@@ -39,14 +38,11 @@ SOURCES = {"feats": lambda dd, data, cfg: feats_source(dd, data.use_vad),
 
 
 def load_model(exp: str, checkpoint: str, device: str) -> torch.nn.Module:
-    """The training engineer's loader, then the extraction-mode optimisations when available."""
+    """The trained model in extraction mode (BN folded, scripted on CPU). It is moved to the device
+    first, because frozen TorchScript constants do not follow a later `.to()`."""
+    from pytorch.inference import prepare_for_inference
     from pytorch.training.checkpoint import load_model as load
-    model = load(exp, checkpoint)
-    for mod in ("pytorch.inference", "pytorch.models.optimize"):
-        if importlib.util.find_spec(mod) is not None:
-            model = importlib.import_module(mod).prepare_for_inference(model)
-            break
-    return model.to(device).eval()
+    return prepare_for_inference(load(exp, checkpoint).to(device).eval())
 
 
 def write_speaker_means(data: DataDir, emb: dict[str, np.ndarray], out: Path) -> int:

@@ -1,0 +1,132 @@
+"""Export an embedding model to TorchScript and ONNX, with a parity check against eager PyTorch.
+
+Both exports take feats [B, T, F] float32 and return embeddings [B, D], with dynamic batch and
+time axes. The exported graph is the BN-folded model (pytorch.inference.fold_batchnorm), not the
+frozen CPU graph, so the TorchScript file loads on any device.
+"""
+from __future__ import annotations
+
+import copy
+import io
+import logging
+import warnings
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from pytorch.inference import fold_batchnorm
+from score.io import atomic_write
+
+log = logging.getLogger(__name__)
+
+PARITY_TOL = 1e-4
+ONNX_OPSET = 17
+
+
+class ExportError(RuntimeError):
+    """An export that failed or does not reproduce the eager model."""
+
+
+def _export_ready(model: nn.Module) -> nn.Module:
+    model = copy.deepcopy(model).cpu().eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    fold_batchnorm(model)
+    return model
+
+
+def _example(model: nn.Module, batch: int = 2, frames: int = 200) -> torch.Tensor:
+    feat_dim = getattr(model, "feat_dim", None)
+    if feat_dim is None:
+        raise ExportError("the model has no attribute feat_dim; cannot make an example input")
+    gen = torch.Generator().manual_seed(0)
+    return torch.randn(batch, frames, feat_dim, generator=gen)
+
+
+def torchscript_bytes(model: nn.Module) -> bytes:
+    """The BN-folded model, scripted and serialised (load with torch.jit.load)."""
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.jit.save(torch.jit.script(_export_ready(model)), buf)
+    return buf.getvalue()
+
+
+def onnx_bytes(model: nn.Module, opset: int = ONNX_OPSET) -> bytes:
+    """ONNX via the TorchScript-based exporter (dynamo=False needs no onnxscript), with dynamic
+    batch and frame axes."""
+    model = _export_ready(model)
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        # The legacy exporter's deprecation notice, and tracer notes on shape checks in forward.
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, (_example(model),), buf, dynamo=False, opset_version=opset,
+                          input_names=["feats"], output_names=["embedding"],
+                          dynamic_axes={"feats": {0: "batch", 1: "frames"}, "embedding": {0: "batch"}})
+    return buf.getvalue()
+
+
+def _run_torchscript(blob: bytes) -> Callable[[torch.Tensor], np.ndarray]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)   # TorchScript is deprecated in torch 2.x
+        m = torch.jit.load(io.BytesIO(blob), map_location="cpu")
+
+    def run(x: torch.Tensor) -> np.ndarray:
+        with torch.no_grad():
+            return m(x).numpy()
+    return run
+
+
+def _run_onnx(blob: bytes) -> Callable[[torch.Tensor], np.ndarray]:
+    import onnxruntime as ort   # export/test-time dependency only (requirements-dev.txt)
+    sess = ort.InferenceSession(blob, providers=["CPUExecutionProvider"])
+    return lambda x: sess.run(None, {"feats": x.numpy()})[0]
+
+
+RUNNERS: dict[str, Callable[[bytes], Callable[[torch.Tensor], np.ndarray]]] = {
+    "torchscript": _run_torchscript, "onnx": _run_onnx}
+EXPORTERS: dict[str, Callable[[nn.Module], bytes]] = {"torchscript": torchscript_bytes, "onnx": onnx_bytes}
+SUFFIX = {"torchscript": ".ts.pt", "onnx": ".onnx"}
+
+
+def check_parity(model: nn.Module, blob: bytes, fmt: str,
+                 shapes: tuple[tuple[int, int], ...] = ((1, 300), (3, 157)), tol: float = PARITY_TOL) -> float:
+    """Max |export - eager| over random inputs of several (batch, frames) shapes; raises
+    ExportError above `tol`. Shapes differ from the export example to exercise the dynamic axes."""
+    run = RUNNERS[fmt](blob)
+    model = copy.deepcopy(model).cpu().eval()
+    gen = torch.Generator().manual_seed(1)
+    worst = 0.0
+    for b, t in shapes:
+        x = torch.randn(b, t, model.feat_dim, generator=gen)
+        with torch.no_grad():
+            ref = model(x).numpy()
+        out = run(x)
+        if out.shape != ref.shape:
+            raise ExportError(f"{fmt}: output shape {out.shape} != eager {ref.shape} for input {(b, t)}")
+        worst = max(worst, float(np.abs(out - ref).max()))
+    if worst > tol:
+        raise ExportError(f"{fmt}: max |diff| {worst:.2e} to eager PyTorch exceeds {tol:.0e}")
+    return worst
+
+
+def export_model(model: nn.Module, out_dir: str | Path, name: str,
+                 formats: list[str] | tuple[str, ...]) -> dict[str, tuple[Path, float]]:
+    """Export to each format as out_dir/<name><suffix>; a file is written only after its parity
+    check passed. -> {fmt: (path, max |diff|)}."""
+    bad = [f for f in formats if f not in EXPORTERS]
+    if bad:
+        raise ExportError(f"unknown export format {bad[0]!r}; choose from: {', '.join(EXPORTERS)}")
+    results = {}
+    for fmt in formats:
+        blob = EXPORTERS[fmt](model)
+        diff = check_parity(model, blob, fmt)
+        path = Path(out_dir) / f"{name}{SUFFIX[fmt]}"
+        with atomic_write(path, "wb") as f:
+            f.write(blob)
+        results[fmt] = (path, diff)
+        log.info("exported %s (max |diff| to eager %.2e)", path, diff)
+    return results

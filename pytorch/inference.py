@@ -1,0 +1,114 @@
+"""Extraction mode: `prepare_for_inference(model)` returns a faster model with the same embeddings.
+
+Steps (each exact up to float rounding):
+1. a deep copy in eval mode (the training model is left untouched);
+2. BatchNorm folded into the conv/linear right before it (conv -> BN pairs in nn.Sequential),
+   and into the linear right after it (ECAPA's pooled BN -> FC);
+3. 2-D convolution weights in channels-last (NHWC) layout, which oneDNN runs without reorders
+   (SE-ResNet-34, 10 s: ~1.2x faster on 2 CPU threads);
+4. on CPU, TorchScript with freezing: weights become constants that oneDNN prepacks once.
+On GPU steps 1-3 are applied. torch.compile was measured too (ResNet-34 a little faster than
+3+4, ECAPA slower) but compiles for 10-25 s per new input length, so it is not used.
+"""
+from __future__ import annotations
+
+import copy
+import logging
+import warnings
+
+import torch
+from torch import nn
+
+log = logging.getLogger(__name__)
+
+_CONV_BN = ((nn.Conv1d, nn.BatchNorm1d), (nn.Conv2d, nn.BatchNorm2d), (nn.Linear, nn.BatchNorm1d))
+
+
+def _bn_scale_shift(bn: nn.BatchNorm1d | nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
+    """y = x * scale + shift for a BN in eval mode."""
+    scale = torch.rsqrt(bn.running_var + bn.eps)
+    if bn.affine:
+        scale = scale * bn.weight
+    shift = -bn.running_mean * scale
+    if bn.affine:
+        shift = shift + bn.bias
+    return scale, shift
+
+
+@torch.no_grad()
+def fold_bn_after(layer: nn.Conv1d | nn.Conv2d | nn.Linear, bn: nn.Module) -> None:
+    """Fold `bn` (applied to `layer`'s output) into `layer`'s weight and bias, in place."""
+    scale, shift = _bn_scale_shift(bn)
+    w = layer.weight
+    layer.weight.copy_(w * scale.view(-1, *([1] * (w.dim() - 1))))
+    bias = layer.bias if layer.bias is not None else torch.zeros_like(scale)
+    new_bias = bias * scale + shift
+    if layer.bias is None:
+        layer.bias = nn.Parameter(new_bias)
+    else:
+        layer.bias.copy_(new_bias)
+
+
+@torch.no_grad()
+def fold_bn_before(bn: nn.BatchNorm1d, linear: nn.Linear) -> None:
+    """Fold `bn` applied to `linear`'s input into `linear`, in place: W(s*x + b) = (W s) x + W b."""
+    scale, shift = _bn_scale_shift(bn)
+    linear.bias.copy_(linear.bias + linear.weight @ shift)
+    linear.weight.mul_(scale.view(1, -1))
+
+
+def _tracks_stats(bn: nn.Module) -> bool:
+    return isinstance(bn, (nn.BatchNorm1d, nn.BatchNorm2d)) and bn.running_mean is not None
+
+
+def fold_batchnorm(model: nn.Module) -> int:
+    """Fold every conv/linear -> BN pair of an nn.Sequential, and each BN -> linear pair a model
+    declares in its class attribute BN_BEFORE_LINEAR,
+    replacing the BN by Identity. Returns the number of BNs folded. The model must be in eval mode."""
+    n = 0
+    for mod in list(model.modules()):
+        if isinstance(mod, nn.Sequential):
+            for i in range(len(mod) - 1):
+                a, b = mod[i], mod[i + 1]
+                if any(isinstance(a, la) and type(b) is lb for la, lb in _CONV_BN) and _tracks_stats(b):
+                    fold_bn_after(a, b)
+                    mod[i + 1] = nn.Identity()
+                    n += 1
+        # Models declare (bn, linear) attribute pairs where the BN output feeds only that linear
+        # (ECAPA: pool -> pool_bn -> fc); a BN after a ReLU cannot fold into the layer before it.
+        for bn_name, fc_name in getattr(mod, "BN_BEFORE_LINEAR", ()):
+            bn, fc = getattr(mod, bn_name), getattr(mod, fc_name)
+            if _tracks_stats(bn) and isinstance(fc, nn.Linear) and fc.bias is not None:
+                fold_bn_before(bn, fc)
+                setattr(mod, bn_name, nn.Identity())
+                n += 1
+    return n
+
+
+def _device_of(model: nn.Module) -> torch.device:
+    p = next(model.parameters(), None)
+    return p.device if p is not None else torch.device("cpu")
+
+
+def prepare_for_inference(model: nn.Module, script: bool = True) -> nn.Module:
+    """A copy of `model` for embedding extraction: eval mode, BN folded, and on CPU a frozen
+    TorchScript module. Move the model to its device *before* calling this (frozen TorchScript
+    weights are constants and do not follow a later `.to(device)`)."""
+    model = copy.deepcopy(model).eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    n = fold_batchnorm(model)
+    log.debug("folded %d BatchNorm layers", n)
+    if any(isinstance(m, nn.Conv2d) for m in model.modules()):
+        model = model.to(memory_format=torch.channels_last)
+    if not script or _device_of(model).type != "cpu":
+        return model
+    try:
+        with warnings.catch_warnings():
+            # TorchScript is deprecated in favour of torch.compile, which recompiles per input length.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            frozen = torch.jit.freeze(torch.jit.script(model))
+    except Exception as e:  # noqa: BLE001  TorchScript cannot compile some user models; eager still works
+        log.warning("TorchScript failed (%s); using the eager model with BN folded", e)
+        return model
+    return frozen

@@ -1,0 +1,117 @@
+"""2-D ResNet speaker embedders (Chung et al. 2020, WeSpeaker, CNSRC 2022 baseline).
+
+Input [B, T, F] is treated as a one-channel F x T image. A 3x3 stem (stride 1) is followed by four
+stages with `base_channels` x (1, 2, 4, 8) channels and strides (1, 2, 2, 2); the last map
+[B, C, F/8, T/8] is flattened to [B, C*F/8, T/8], pooled over time and projected to `embed_dim`.
+`resnet34se` is the CNSRC 2022 baseline: 32 base channels, SE in every basic block, TSP, 256-d.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping
+
+import torch
+from torch import nn
+
+from pytorch.models.registry import MODELS, build_pooling, preset
+from pytorch.models.se import SE2d, conv_bn2d
+
+STRIDES = (1, 2, 2, 2)
+
+
+class BasicBlock(nn.Module):
+    expansion = 1
+
+    def __init__(self, cin: int, planes: int, stride: int, se: bool = False, se_reduction: int = 8) -> None:
+        super().__init__()
+        self.body = nn.Sequential(conv_bn2d(cin, planes, 3, stride), nn.ReLU(inplace=True),
+                                  conv_bn2d(planes, planes, 3))
+        self.se = SE2d(planes, se_reduction) if se else nn.Identity()
+        self.shortcut = (conv_bn2d(cin, planes, 1, stride) if stride != 1 or cin != planes
+                         else nn.Identity())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.se(self.body(x)) + self.shortcut(x))
+
+
+class Bottleneck(nn.Module):
+    expansion = 4
+
+    def __init__(self, cin: int, planes: int, stride: int, se: bool = False, se_reduction: int = 8) -> None:
+        super().__init__()
+        cout = planes * self.expansion
+        self.body = nn.Sequential(conv_bn2d(cin, planes, 1), nn.ReLU(inplace=True),
+                                  conv_bn2d(planes, planes, 3, stride), nn.ReLU(inplace=True),
+                                  conv_bn2d(planes, cout, 1))
+        self.se = SE2d(cout, se_reduction) if se else nn.Identity()
+        self.shortcut = conv_bn2d(cin, cout, 1, stride) if stride != 1 or cin != cout else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.se(self.body(x)) + self.shortcut(x))
+
+
+# depth -> (block, blocks per stage); 221/293 from the VoxSRC 2021/2022 deep ResNets (WeSpeaker).
+DEPTHS: dict[int, tuple[type[nn.Module], tuple[int, int, int, int]]] = {
+    18: (BasicBlock, (2, 2, 2, 2)), 34: (BasicBlock, (3, 4, 6, 3)),
+    50: (Bottleneck, (3, 4, 6, 3)), 101: (Bottleneck, (3, 4, 23, 3)), 152: (Bottleneck, (3, 8, 36, 3)),
+    221: (Bottleneck, (6, 16, 48, 3)), 293: (Bottleneck, (10, 20, 64, 3)),
+}
+
+
+def _freq_after(feat_dim: int, strides: tuple[int, ...]) -> int:
+    for s in strides:
+        feat_dim = (feat_dim - 1) // s + 1   # 3x3 conv, padding 1
+    return feat_dim
+
+
+class ResNetTrunk(nn.Module):
+    """Stem + 4 stages + pooling + embedding layer(s), for any block builder
+    `make_block(cin, planes, stride) -> nn.Module` whose output has planes * expansion channels."""
+
+    def __init__(self, feat_dim: int, make_block: Callable[[int, int, int], nn.Module], expansion: int,
+                 layers: tuple[int, ...], base_channels: int, embed_dim: int,
+                 pooling: Mapping[str, Any] | str | None, two_emb_layer: bool) -> None:
+        super().__init__()
+        self.feat_dim, self.embed_dim = feat_dim, embed_dim
+        self.stem = nn.Sequential(conv_bn2d(1, base_channels, 3), nn.ReLU(inplace=True))
+        stages, cin = [], base_channels
+        for i, (n, stride) in enumerate(zip(layers, STRIDES)):
+            planes = base_channels * 2 ** i
+            blocks = []
+            for j in range(n):
+                blocks.append(make_block(cin, planes, stride if j == 0 else 1))
+                cin = planes * expansion
+            stages.append(nn.Sequential(*blocks))
+        self.stages = nn.Sequential(*stages)
+        stats_dim = cin * _freq_after(feat_dim, STRIDES)
+        self.pool = build_pooling(pooling, stats_dim, default="tsp")
+        self.seg1 = nn.Linear(self.pool.out_dim, embed_dim)
+        self.seg2 = (nn.Sequential(nn.ReLU(), nn.BatchNorm1d(embed_dim), nn.Linear(embed_dim, embed_dim))
+                     if two_emb_layer else nn.Identity())
+
+    def forward(self, feats: torch.Tensor) -> torch.Tensor:
+        x = self.stages(self.stem(feats.transpose(1, 2).unsqueeze(1)))   # [B, C, F', T']
+        x = self.pool(x.flatten(1, 2))
+        return self.seg2(self.seg1(x))
+
+
+class ResNet(ResNetTrunk):
+    """ResNet-18/34 (basic blocks) or 50/101/152/221/293 (bottlenecks), optionally with SE."""
+
+    def __init__(self, feat_dim: int, depth: int = 34, base_channels: int = 32, se: bool = False,
+                 se_reduction: int = 8, embed_dim: int = 256, pooling: Mapping[str, Any] | str | None = None,
+                 two_emb_layer: bool = False) -> None:
+        if depth not in DEPTHS:
+            raise ValueError(f"model.depth: {depth} is not one of {sorted(DEPTHS)}")
+        block, layers = DEPTHS[depth]
+
+        def make_block(cin: int, planes: int, stride: int) -> nn.Module:
+            return block(cin, planes, stride, se=se, se_reduction=se_reduction)
+
+        super().__init__(feat_dim, make_block, block.expansion, layers, base_channels, embed_dim,
+                         pooling, two_emb_layer)
+
+
+MODELS.add("resnet", ResNet)
+for _depth in DEPTHS:
+    MODELS.add(f"resnet{_depth}", preset(ResNet, depth=_depth))
+    MODELS.add(f"resnet{_depth}se", preset(ResNet, depth=_depth, se=True))

@@ -1,0 +1,78 @@
+"""Extraction mode gives the eager embeddings (|diff| <= 1e-4) for every family."""
+import pytest
+import torch
+from torch import nn
+
+from pytorch.inference import fold_batchnorm, prepare_for_inference
+from pytorch.models import build_model
+
+torch.set_num_threads(1)
+
+FAMILIES = {
+    "resnet34se": dict(feat_dim=16, base_channels=4, embed_dim=24),
+    "resnet50": dict(feat_dim=16, base_channels=4, embed_dim=24, two_emb_layer=True),
+    "ecapa_tdnn": dict(feat_dim=16, channels=32, mfa_channels=96, se_bottleneck=8, scale=4, embed_dim=24,
+                       emb_bn=True),
+    "se_res2net50": dict(feat_dim=16, base_channels=8, embed_dim=24),
+    "res2next50": dict(feat_dim=16, base_channels=16, embed_dim=24),
+    "tdnn": dict(feat_dim=16, hidden=32, stats_dim=48, embed_dim=24, pooling={"name": "mqmha", "heads": 2}),
+}
+
+
+def trained_like(name: str) -> nn.Module:
+    """A model whose BNs have non-trivial statistics, as after training."""
+    torch.manual_seed(0)
+    model = build_model({"name": name, **FAMILIES[name]})
+    for m in model.modules():
+        if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+            nn.init.uniform_(m.weight, 0.5, 1.5)
+            nn.init.uniform_(m.bias, -0.3, 0.3)
+    return model.eval()
+
+
+@pytest.mark.parametrize("name", sorted(FAMILIES))
+def test_prepared_model_matches_eager(name):
+    model = trained_like(name)
+    fast = prepare_for_inference(model)
+    assert isinstance(fast, torch.jit.ScriptModule)
+    with torch.inference_mode():
+        for b, t in [(1, 80), (4, 33)]:
+            x = torch.randn(b, t, 16)
+            assert (fast(x) - model(x)).abs().max().item() <= 1e-4
+
+
+def test_original_model_is_untouched():
+    model = trained_like("resnet34se")
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    prepare_for_inference(model)
+    after = model.state_dict()
+    assert before.keys() == after.keys() and all(torch.equal(before[k], after[k]) for k in before)
+
+
+def test_fold_removes_batchnorms_after_convs():
+    model = trained_like("resnet34se")
+    n_bn = sum(isinstance(m, nn.BatchNorm2d) for m in model.modules())
+    x = torch.randn(2, 40, 16)
+    with torch.no_grad():
+        ref = model(x)
+        assert fold_batchnorm(model) == n_bn     # every ResNet BN follows a conv
+        assert not any(isinstance(m, nn.BatchNorm2d) for m in model.modules())
+        assert torch.allclose(model(x), ref, atol=1e-5)
+
+
+def test_ecapa_head_bn_folds_into_fc():
+    model = trained_like("ecapa_tdnn")
+    x = torch.randn(2, 40, 16)
+    with torch.no_grad():
+        ref = model(x)
+        fold_batchnorm(model)
+        assert isinstance(model.pool_bn, nn.Identity)
+        assert torch.allclose(model(x), ref, atol=1e-5)
+
+
+def test_eager_fallback_without_script():
+    model = trained_like("tdnn")
+    fast = prepare_for_inference(model, script=False)
+    assert not isinstance(fast, torch.jit.ScriptModule) and not fast.training
