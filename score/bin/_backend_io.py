@@ -15,7 +15,6 @@ import numpy as np
 from score.io import FormatError, read_kv
 
 USER_ERRORS = (ValueError, KeyError, FileNotFoundError, FormatError, OSError)
-LABELS = {"target": True, "nontarget": False}
 
 
 def setup_logging(verbose: bool = False) -> None:
@@ -33,77 +32,7 @@ def run_cli(prog: str, body: Callable[[], int]) -> int:
         return 1
 
 
-def _require(path: str | os.PathLike) -> None:
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"{path}: no such file")
-
-
-def _columns(path: str, ncols: int, what: str) -> np.ndarray:
-    """[N, ncols] object array of the first ncols fields of each line (fast path: one split())."""
-    _require(path)
-    with open(path) as f:
-        text = f.read()
-    tokens = text.split()
-    if not tokens:
-        raise ValueError(f"{path}: empty {what}")
-    lines = text.count("\n") + (0 if text.endswith("\n") else 1)
-    if len(tokens) == ncols * lines:
-        return np.array(tokens, dtype=object).reshape(-1, ncols)
-    rows = []  # slow path: blank lines, extra columns or a malformed line
-    for n, line in enumerate(text.splitlines(), 1):
-        parts = line.split()
-        if not parts:
-            continue
-        if len(parts) < ncols:
-            raise FormatError(f"{path}:{n}: expected at least {ncols} fields for a {what}, "
-                              f"got {line.strip()!r}")
-        rows.append(parts[:ncols])
-    return np.array(rows, dtype=object).reshape(-1, ncols)
-
-
-def read_trials(path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """`enroll test target|nontarget` -> (enroll ids, test ids, is_target bool)."""
-    cols = _columns(path, 3, "trial list")
-    lab = cols[:, 2]
-    is_t, is_n = lab == "target", lab == "nontarget"
-    bad = np.flatnonzero(~(is_t | is_n))
-    if len(bad):
-        raise FormatError(f"{path}: trial {bad[0] + 1}: label {lab[bad[0]]!r} is not target/nontarget")
-    return cols[:, 0], cols[:, 1], is_t.astype(bool)
-
-
-def read_scores(path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """`enroll test score` -> (enroll ids, test ids, float64 scores); NaN/inf is an error."""
-    cols = _columns(path, 3, "score file")
-    try:
-        s = cols[:, 2].astype(np.float64)
-    except ValueError:
-        for i, v in enumerate(cols[:, 2]):
-            try:
-                float(v)
-            except ValueError:
-                raise FormatError(f"{path}: line {i + 1}: score {v!r} is not a number") from None
-        raise
-    bad = np.flatnonzero(~np.isfinite(s))
-    if len(bad):
-        raise FormatError(f"{path}: line {bad[0] + 1}: score is {cols[bad[0], 2]}; fix the scoring run")
-    return cols[:, 0], cols[:, 1], s
-
-
-def join_scores(enroll: np.ndarray, test: np.ndarray, path: str) -> np.ndarray:
-    """Scores of `path` for the pairs (enroll[i], test[i]), whatever order the file is in."""
-    e, t, s = read_scores(path)
-    if len(e) == len(enroll) and (e == enroll).all() and (t == test).all():
-        return s
-    index = dict(zip(zip(e.tolist(), t.tolist()), range(len(e))))
-    out = np.empty(len(enroll))
-    for i, pair in enumerate(zip(enroll.tolist(), test.tolist())):
-        j = index.get(pair)
-        if j is None:
-            raise KeyError(f"{path}: no score for trial pair {pair[0]} {pair[1]}; "
-                           "rescore with this trial list")
-        out[i] = s[j]
-    return out
+from score.trials import _require, join_scores, read_scores, read_trials  # noqa: F401  (re-exported)
 
 
 def load_embeddings(paths: Sequence[str]) -> tuple[list[str], np.ndarray]:

@@ -1,0 +1,116 @@
+"""Verification metrics: EER, minDCF, actDCF, Cllr, minCllr, DET points. numpy only, sort-based.
+
+Conventions: `scores` are higher-is-more-target; `is_target` is a boolean array. EER is returned as a
+fraction (multiply by 100 for %). DCF values are normalised by min(p*C_miss, (1-p)*C_fa).
+Tied scores form one threshold step: the operating points are only evaluated between distinct scores.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+P_TARGETS = (0.01, 0.001, 0.05)
+
+
+def _check(scores: np.ndarray, is_target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    s = np.asarray(scores, dtype=np.float64).ravel()
+    t = np.asarray(is_target, dtype=bool).ravel()
+    if s.shape != t.shape:
+        raise ValueError(f"scores ({s.size}) and labels ({t.size}) differ in length")
+    if not t.any() or t.all():
+        raise ValueError("need at least one target and one nontarget trial")
+    if not np.isfinite(s).all():
+        raise ValueError("scores contain NaN or inf")
+    return s, t
+
+
+def error_rates(scores: np.ndarray, is_target: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(p_miss, p_fa, thresholds) at every distinct threshold, from 'accept all' to 'reject all'.
+
+    Threshold k accepts scores >= thresholds[k]; the last point (thresholds=+inf) rejects all.
+    """
+    s, t = _check(scores, is_target)
+    order = np.argsort(s, kind="mergesort")
+    s, t = s[order], t[order]
+    n_tar, n_non = t.sum(), (~t).sum()
+    # Cumulative counts of trials strictly below each distinct score value = rejected by that threshold.
+    last = np.r_[np.flatnonzero(s[1:] != s[:-1]), s.size - 1]  # last index of each tie group
+    tar_below = np.r_[0, np.cumsum(t)[last]]
+    non_below = np.r_[0, np.cumsum(~t)[last]]
+    p_miss = tar_below / n_tar
+    p_fa = 1.0 - non_below / n_non
+    thr = np.r_[s[np.r_[0, last[:-1] + 1]], np.inf]
+    return p_miss, p_fa, thr
+
+
+def eer(scores: np.ndarray, is_target: np.ndarray) -> float:
+    """Equal error rate (fraction) at the ROC convex-hull-free crossing: the point where the step
+    curves of P_miss and P_fa cross, taken as the mean of the two rates at the closest step."""
+    p_miss, p_fa, _ = error_rates(scores, is_target)
+    k = np.flatnonzero(p_miss >= p_fa)[0]  # first step where misses catch up with false alarms
+    if k == 0:
+        return float((p_miss[0] + p_fa[0]) / 2)
+    # Between step k-1 (p_miss < p_fa) and k (p_miss >= p_fa) the crossing lies; interpolate linearly.
+    m0, f0, m1, f1 = p_miss[k - 1], p_fa[k - 1], p_miss[k], p_fa[k]
+    denom = (m1 - m0) - (f1 - f0)
+    a = (f0 - m0) / denom if denom != 0 else 0.0
+    return float(m0 + a * (m1 - m0))
+
+
+def min_dcf(scores: np.ndarray, is_target: np.ndarray, p_target: float = 0.01,
+            c_miss: float = 1.0, c_fa: float = 1.0) -> float:
+    p_miss, p_fa, _ = error_rates(scores, is_target)
+    dcf = c_miss * p_target * p_miss + c_fa * (1 - p_target) * p_fa
+    return float(dcf.min() / min(c_miss * p_target, c_fa * (1 - p_target)))
+
+
+def act_dcf(scores: np.ndarray, is_target: np.ndarray, p_target: float = 0.01,
+            c_miss: float = 1.0, c_fa: float = 1.0) -> float:
+    """Normalised DCF at the Bayes threshold -log(p*C_miss / ((1-p)*C_fa)), for LLR scores."""
+    s, t = _check(scores, is_target)
+    thr = -np.log(c_miss * p_target / (c_fa * (1 - p_target)))
+    p_miss = np.mean(s[t] < thr)
+    p_fa = np.mean(s[~t] >= thr)
+    dcf = c_miss * p_target * p_miss + c_fa * (1 - p_target) * p_fa
+    return float(dcf / min(c_miss * p_target, c_fa * (1 - p_target)))
+
+
+def cllr(scores: np.ndarray, is_target: np.ndarray) -> float:
+    """Log-likelihood-ratio cost (bits) of LLR scores (Brümmer & du Preez 2006)."""
+    s, t = _check(scores, is_target)
+    c_tar = np.mean(np.logaddexp(0.0, -s[t]))
+    c_non = np.mean(np.logaddexp(0.0, s[~t]))
+    return float((c_tar + c_non) / (2 * np.log(2)))
+
+
+def pav(y: np.ndarray, w: np.ndarray | None = None) -> np.ndarray:
+    """Pool-adjacent-violators: the non-decreasing fit to y (weighted least squares)."""
+    y = np.asarray(y, dtype=np.float64)
+    w = np.ones_like(y) if w is None else np.asarray(w, dtype=np.float64)
+    val, wt, cnt = [], [], []
+    for yi, wi in zip(y, w):  # O(n) amortised; only called once per evaluation
+        val.append(yi); wt.append(wi); cnt.append(1)
+        while len(val) > 1 and val[-2] > val[-1]:
+            v2, w2, c2 = val.pop(), wt.pop(), cnt.pop()
+            v1, w1 = val[-1], wt[-1]
+            val[-1] = (v1 * w1 + v2 * w2) / (w1 + w2)
+            wt[-1] = w1 + w2
+            cnt[-1] += c2
+    return np.repeat(val, cnt)
+
+
+def min_cllr(scores: np.ndarray, is_target: np.ndarray) -> float:
+    """Cllr after the optimal monotone recalibration (PAV), i.e. the discrimination loss alone."""
+    s, t = _check(scores, is_target)
+    order = np.lexsort((~t, s))  # ties: nontargets first so PAV pools them (Brümmer's convention)
+    post = pav(t[order].astype(np.float64))
+    n_tar, n_non = t.sum(), (~t).sum()
+    eps = 1e-300
+    prior_logit = np.log(n_tar / n_non)
+    llr = np.log(np.maximum(post, eps)) - np.log(np.maximum(1 - post, eps)) - prior_logit
+    return cllr(np.clip(llr, -700, 700), t[order])
+
+
+def det_curve(scores: np.ndarray, is_target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(p_miss, p_fa) at every distinct threshold, for DET plots."""
+    p_miss, p_fa, _ = error_rates(scores, is_target)
+    return p_miss, p_fa
