@@ -32,24 +32,8 @@ def run_cli(prog: str, body: Callable[[], int]) -> int:
         return 1
 
 
+from score.embeddings import load_embeddings  # noqa: F401  (re-exported)
 from score.trials import _require, join_scores, read_scores, read_trials  # noqa: F401  (re-exported)
-
-
-def load_embeddings(paths: Sequence[str]) -> tuple[list[str], np.ndarray]:
-    """Keys and [N, D] float32 matrix of one or more scp files (kaldiio)."""
-    import kaldiio
-    keys, rows = [], []
-    for path in paths:
-        _require(path)
-        for k, v in kaldiio.load_scp_sequential(path):
-            v = np.asarray(v, dtype=np.float32).reshape(-1)
-            if rows and len(v) != len(rows[0]):
-                raise ValueError(f"{path}: {k} has dim {len(v)}, earlier embeddings have {len(rows[0])}")
-            keys.append(k)
-            rows.append(v)
-    if not rows:
-        raise ValueError(f"{', '.join(paths)}: no embeddings")
-    return keys, np.stack(rows)
 
 
 def read_float_tables(paths: Sequence[str]) -> dict[str, float]:
