@@ -29,7 +29,7 @@ def error_rates(scores: np.ndarray, is_target: np.ndarray) -> tuple[np.ndarray, 
     Threshold k accepts scores >= thresholds[k]; the last point (thresholds=+inf) rejects all.
     """
     s, t = _check(scores, is_target)
-    order = np.argsort(s, kind="mergesort")
+    order = np.argsort(s)  # tie order is irrelevant: ties are grouped below
     s, t = s[order], t[order]
     n_tar, n_non = t.sum(), (~t).sum()
     # Cumulative counts of trials strictly below each distinct score value = rejected by that threshold.
@@ -43,13 +43,17 @@ def error_rates(scores: np.ndarray, is_target: np.ndarray) -> tuple[np.ndarray, 
 
 
 def eer(scores: np.ndarray, is_target: np.ndarray) -> float:
-    """Equal error rate (fraction) at the ROC convex-hull-free crossing: the point where the step
-    curves of P_miss and P_fa cross, taken as the mean of the two rates at the closest step."""
+    """Equal error rate (fraction); see eer_from_rates."""
     p_miss, p_fa, _ = error_rates(scores, is_target)
-    k = np.flatnonzero(p_miss >= p_fa)[0]  # first step where misses catch up with false alarms
+    return eer_from_rates(p_miss, p_fa)
+
+
+def eer_from_rates(p_miss: np.ndarray, p_fa: np.ndarray) -> float:
+    """Where the step curves of P_miss (rising) and P_fa (falling) cross: linear interpolation
+    between the last step with P_miss < P_fa and the first with P_miss >= P_fa."""
+    k = int(np.argmax(p_miss >= p_fa))  # first step where misses catch up with false alarms
     if k == 0:
         return float((p_miss[0] + p_fa[0]) / 2)
-    # Between step k-1 (p_miss < p_fa) and k (p_miss >= p_fa) the crossing lies; interpolate linearly.
     m0, f0, m1, f1 = p_miss[k - 1], p_fa[k - 1], p_miss[k], p_fa[k]
     denom = (m1 - m0) - (f1 - f0)
     a = (f0 - m0) / denom if denom != 0 else 0.0
@@ -59,8 +63,21 @@ def eer(scores: np.ndarray, is_target: np.ndarray) -> float:
 def min_dcf(scores: np.ndarray, is_target: np.ndarray, p_target: float = 0.01,
             c_miss: float = 1.0, c_fa: float = 1.0) -> float:
     p_miss, p_fa, _ = error_rates(scores, is_target)
+    return min_dcf_from_rates(p_miss, p_fa, p_target, c_miss, c_fa)
+
+
+def min_dcf_from_rates(p_miss: np.ndarray, p_fa: np.ndarray, p_target: float = 0.01,
+                       c_miss: float = 1.0, c_fa: float = 1.0) -> float:
     dcf = c_miss * p_target * p_miss + c_fa * (1 - p_target) * p_fa
     return float(dcf.min() / min(c_miss * p_target, c_fa * (1 - p_target)))
+
+
+def summary(scores: np.ndarray, is_target: np.ndarray, p_targets: tuple[float, ...] = P_TARGETS) -> dict:
+    """EER (%) and minDCF at each p_target from one sort of the scores."""
+    p_miss, p_fa, _ = error_rates(scores, is_target)
+    out = {"eer": 100.0 * eer_from_rates(p_miss, p_fa)}
+    out.update({f"minDCF(p={p:g})": min_dcf_from_rates(p_miss, p_fa, p) for p in p_targets})
+    return out
 
 
 def act_dcf(scores: np.ndarray, is_target: np.ndarray, p_target: float = 0.01,

@@ -24,8 +24,9 @@ def _columns(path: str, ncols: int, what: str) -> np.ndarray:
     if not tokens:
         raise ValueError(f"{path}: empty {what}")
     lines = text.count("\n") + (0 if text.endswith("\n") else 1)
-    if len(tokens) == ncols * lines:
-        return np.array(tokens, dtype=object).reshape(-1, ncols)
+    width = len(text[:text.find("\n")].split()) if "\n" in text else len(tokens)
+    if width >= ncols and len(tokens) == width * lines:  # fast path: every line has `width` fields
+        return np.array(tokens, dtype=object).reshape(-1, width)[:, :ncols]
     rows = []  # slow path: blank lines, extra columns or a malformed line
     for n, line in enumerate(text.splitlines(), 1):
         parts = line.split()

@@ -20,9 +20,7 @@ from score.trials import join_scores, read_trials
 def compute(trials: str, scores: str, p_targets: list[float]) -> dict:
     enroll, test, is_target = read_trials(trials)
     s = join_scores(enroll, test, scores)
-    out = {"eer": 100.0 * metrics.eer(s, is_target)}
-    for p in p_targets:
-        out[f"minDCF(p={p:g})"] = metrics.min_dcf(s, is_target, p)
+    out = metrics.summary(s, is_target, tuple(p_targets))
     out.update(n_target=int(is_target.sum()), n_nontarget=int((~is_target).sum()))
     return out
 
