@@ -13,13 +13,20 @@ def l2norm(x: np.ndarray) -> np.ndarray:
 
 
 def index_ids(ids: np.ndarray, keys: list[str], what: str, path: str) -> np.ndarray:
-    """Row of each id in `keys`; an id with no embedding is an error naming it."""
-    pos = {k: i for i, k in enumerate(keys)}
-    try:
-        return np.fromiter((pos[i] for i in ids.tolist()), dtype=np.int64, count=len(ids))
-    except KeyError as e:
-        raise ValueError(f"{path}: no embedding for {what} id {e.args[0]!r}; extract it or fix the trial list") \
-            from None
+    """Row of each id in `keys`; an id with no embedding is an error naming it (the first in trial order).
+
+    `ids` may be str (object) or UTF-8 bytes ('S') arrays: only the distinct ids are looked up.
+    """
+    ids = np.asarray(ids)
+    as_bytes = ids.dtype.kind == "S"
+    pos = {(k.encode() if as_bytes else k): i for i, k in enumerate(keys)}
+    uniq, inv = np.unique(ids, return_inverse=True)
+    rows = np.fromiter((pos.get(u, -1) for u in uniq.tolist()), dtype=np.int64, count=len(uniq))[inv.ravel()]
+    if len(rows) and rows.min() < 0:
+        bad = ids[np.argmax(rows < 0)]
+        bad = bad.decode() if isinstance(bad, bytes) else bad
+        raise ValueError(f"{path}: no embedding for {what} id {bad!r}; extract it or fix the trial list")
+    return rows
 
 
 def pair_scores(enroll: np.ndarray, test: np.ndarray, e_idx: np.ndarray, t_idx: np.ndarray) -> np.ndarray:

@@ -21,7 +21,8 @@ class FormatError(ValueError):
 
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
-    """Write to a temp file next to `path`, then rename: a failed write never leaves a complete-looking file."""
+    """Write to a temp file next to `path`, then rename: a failed write never leaves a complete-looking
+    file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)

@@ -100,25 +100,18 @@ def cllr(scores: np.ndarray, is_target: np.ndarray) -> float:
 
 
 def pav(y: np.ndarray, w: np.ndarray | None = None) -> np.ndarray:
-    """Pool-adjacent-violators: the non-decreasing fit to y (weighted least squares)."""
+    """Pool-adjacent-violators: the non-decreasing weighted least-squares fit to y (scipy's C version)."""
+    from scipy.optimize import isotonic_regression
     y = np.asarray(y, dtype=np.float64)
-    w = np.ones_like(y) if w is None else np.asarray(w, dtype=np.float64)
-    val, wt, cnt = [], [], []
-    for yi, wi in zip(y, w):  # O(n) amortised; only called once per evaluation
-        val.append(yi); wt.append(wi); cnt.append(1)
-        while len(val) > 1 and val[-2] > val[-1]:
-            v2, w2, c2 = val.pop(), wt.pop(), cnt.pop()
-            v1, w1 = val[-1], wt[-1]
-            val[-1] = (v1 * w1 + v2 * w2) / (w1 + w2)
-            wt[-1] = w1 + w2
-            cnt[-1] += c2
-    return np.repeat(val, cnt)
+    return isotonic_regression(y, weights=None if w is None else np.asarray(w, dtype=np.float64)).x
 
 
 def min_cllr(scores: np.ndarray, is_target: np.ndarray) -> float:
     """Cllr after the optimal monotone recalibration (PAV), i.e. the discrimination loss alone."""
     s, t = _check(scores, is_target)
-    order = np.lexsort((~t, s))  # ties: nontargets first so PAV pools them (Brümmer's convention)
+    # Within tied scores put targets first (key ~t is False for them): the 1-then-0 run is a violation,
+    # so PAV pools every tie group into one value, as ties must be (BOSARIS's pessimistic convention).
+    order = np.lexsort((~t, s))
     post = pav(t[order].astype(np.float64))
     n_tar, n_non = t.sum(), (~t).sum()
     eps = 1e-300

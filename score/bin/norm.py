@@ -11,11 +11,14 @@ from __future__ import annotations
 import argparse
 import sys
 
+import numpy as np
+
 from score.bin._backend_io import run_cli, setup_logging
-from score.bin._scoring_io import load_trial_set, write_scores
+from score.bin._scoring_io import TrialSet, load_multi_enroll_set, load_trial_set, write_scores
+from score.cosine import l2norm
 from score.embeddings import load_embeddings
 from score.norm import score_norm
-from score.trials import join_scores
+from score.trials import read_score_columns
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,13 +31,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scores", required=True, help="input score file (enroll test score)")
     ap.add_argument("--out", required=True)
     ap.add_argument("--backend-dir", default=None)
+    ap.add_argument("--enroll-spk2utt", default=None,
+                    help="--enroll is utterance-level: each enroll id's cohort statistics use the mean "
+                         "of its L2-normalised utterance embeddings (as cosine --enroll-mode mean-emb)")
     args = ap.parse_args(argv)
     setup_logging()
 
     def body() -> int:
-        # The score file defines the trials; its own order is kept.
-        ts = load_trial_set(args.scores, args.enroll, args.test, args.backend_dir)
-        raw = join_scores(ts.enroll_ids, ts.test_ids, args.scores)
+        # The score file defines the trials; its own order is kept. It is read once.
+        e_ids, t_ids, raw = read_score_columns(args.scores)
+        if args.enroll_spk2utt:
+            ms = load_multi_enroll_set((e_ids, t_ids), args.enroll, args.enroll_spk2utt, args.test,
+                                       args.backend_dir)
+            enroll = np.stack([l2norm(ms.utt[g]).mean(0) for g in ms.groups])
+            ts = TrialSet(ms.ids, e_ids, t_ids, enroll, ms.test, ms.e_idx, ms.t_idx, ms.chain)
+        else:
+            ts = load_trial_set(args.scores, args.enroll, args.test, args.backend_dir, pairs=(e_ids, t_ids))
         _, cohort = load_embeddings(args.cohort)
         if ts.chain is not None:
             cohort = ts.chain.transform(cohort)

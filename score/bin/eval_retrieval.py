@@ -1,0 +1,96 @@
+"""Evaluate a retrieval ranking against pool labels: mAP, mAP@K and top-k counts per target.
+
+    python -m score.bin.eval_retrieval --ranking ranking --labels pool_labels [--cutoff 10] [--plot ap.png]
+
+Label file (--labels-format kv, the default): `pool_utt speaker` per line; a pool utterance is relevant to
+a target when its speaker equals the target id. Utterances of no target may be absent or labelled `none`.
+--labels-format cnsrc-meta reads the CNSRC 2022 SR.dev `metadata/test.meta` layout instead:
+`pool/<name>.wav <meta-id>`, pool utterance id = <name> (the wav basename without extension), speaker =
+the part of <meta-id> before the first '-' (as the ASV-Subtools / sunine SR scripts read it).
+Ranking file: `target pool_utt rank score` (the output of score.bin.retrieve).
+mAP and AP@K are defined in score/retrieval.py.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from score.bin._backend_io import run_cli
+from score.io import FormatError, read_kv, read_table
+from score.retrieval import evaluate
+
+
+def read_kv_labels(path: str) -> dict[str, str]:
+    return {u: s.split()[0] for u, s in read_kv(path).items() if s.split()[0] != "none"}
+
+
+def read_cnsrc_meta(path: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for n, (wav, meta) in enumerate(read_table(path, 2, 2), 1):
+        utt = os.path.splitext(os.path.basename(wav))[0]
+        if utt in out:
+            raise FormatError(f"{path}:{n}: pool utterance {utt!r} listed twice")
+        out[utt] = meta.split("-")[0]
+    return out
+
+
+LABEL_READERS = {"kv": read_kv_labels, "cnsrc-meta": read_cnsrc_meta}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="eval_retrieval", description=__doc__.split("\n")[0])
+    ap.add_argument("--ranking", required=True)
+    ap.add_argument("--labels", required=True)
+    ap.add_argument("--labels-format", choices=tuple(LABEL_READERS), default="kv")
+    ap.add_argument("--cutoff", type=int, default=None, help="also report mAP@K")
+    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--plot", default=None, help="PNG bar chart of AP per target")
+    args = ap.parse_args(argv)
+
+    def body() -> int:
+        ranking: dict[str, list[tuple[int, str]]] = {}
+        for n, row in enumerate(read_table(args.ranking, 4, 4), 1):
+            if not row[2].isdigit():
+                raise FormatError(f"{args.ranking}: row {n}: rank {row[2]!r} is not a positive integer; "
+                                  "expected `target pool_utt rank score`")
+            ranking.setdefault(row[0], []).append((int(row[2]), row[1]))
+        ranked = {t: [u for _, u in sorted(v)] for t, v in ranking.items()}
+        labels = LABEL_READERS[args.labels_format](args.labels)
+        res = evaluate(ranked, labels)
+        if args.cutoff:
+            res[f"mAP@{args.cutoff}"] = evaluate(ranked, labels, cutoff=args.cutoff)["mAP"]
+        if args.json:
+            print(json.dumps(res))
+        else:
+            extra = f" mAP@{args.cutoff}={res[f'mAP@{args.cutoff}']:.4f}" if args.cutoff else ""
+            print(f"mAP={res['mAP']:.4f}{extra} targets={len(ranked)}")
+            print("target\tAP\ttop1\ttop3\ttop5\ttop10")
+            for t, v in sorted(res["per_target"].items()):
+                print(f"{t}\t{v['ap']:.4f}\t{v['top1']}\t{v['top3']}\t{v['top5']}\t{v['top10']}")
+        if args.plot:
+            _plot(res["per_target"], args.plot)
+        return 0
+    return run_cli("eval_retrieval", body)
+
+
+def _plot(per_target: dict, path: str) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from score.io import atomic_write
+    names = sorted(per_target)
+    fig, ax = plt.subplots(figsize=(max(4, 0.3 * len(names)), 3))
+    ax.bar(range(len(names)), [per_target[n]["ap"] for n in names])
+    ax.set_xticks(range(len(names)), names, rotation=90, fontsize=6)
+    ax.set_ylabel("AP")
+    fig.tight_layout()
+    with atomic_write(path, "wb") as f:
+        fig.savefig(f, format="png")
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
