@@ -1,5 +1,6 @@
 # Source this from a recipe dir (egs/<corpus>/path.sh is a symlink to this file).
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
+# readlink -f: recipes source this through a symlink, and ROOT must be the repository root.
+ROOT=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd -P)
 export ROOT
 export PATH=$ROOT/utils:$PATH
 export PYTHONPATH=$ROOT${PYTHONPATH:+:$PYTHONPATH}

@@ -112,7 +112,8 @@ def list_files() -> dict[str, str]:
         elif "/simulated_rirs/" in f.rel:
             size = f.rel.split("/")[2]
             room = f"{_ROOMS[size][0]}-{os.path.basename(d)}"
-            add(f"RIRS_NOISES/simulated_rirs/{size}/rir_list", f"--rir-id {_ROOMS[size][0]}-{uid} --room-id {room} {f.rel}")
+            add(f"RIRS_NOISES/simulated_rirs/{size}/rir_list",
+                f"--rir-id {_ROOMS[size][0]}-{uid} --room-id {room} {f.rel}")
     real = "RIRS_NOISES/real_rirs_isotropic_noises"
     out[f"{real}/rir_list"] = (
         f"--rir-id 00001 --room-id RVB2014_largeroom1 {real}/RVB2014_type1_rir_largeroom1_1.wav\n"

@@ -115,7 +115,8 @@ def prepare(corpus: str, out: str) -> list[str]:
             _copy_list(os.path.join(corpus, "lists", f"sasv_{part}.trials"), os.path.join(out, f"sasv_{part}"))
 
     mixes = _read_tsv(os.path.join(corpus, "meta", "mixtures.tsv"),
-                      ["utt", "set", "spk1", "spk2", "samples", "overlap", "sir_db", "path", "s1_path", "s2_path"])
+                      ["utt", "set", "spk1", "spk2", "samples", "overlap", "sir_db", "path", "s1_path",
+                       "s2_path"])
     for name in ("mix_train", "mix_test"):
         rows = [dict(m, spk=m["utt"]) for m in mixes if m["set"] == name]
         if not rows:
@@ -124,8 +125,8 @@ def prepare(corpus: str, out: str) -> list[str]:
             "utt2spks": [f"{m['utt']} {m['spk1']} {m['spk2']}" for m in rows],
             "utt2overlap": [f"{m['utt']} {m['overlap']}" for m in rows],
             "utt2sir": [f"{m['utt']} {m['sir_db']}" for m in rows],
-            "utt2sources": [f"{m['utt']} {os.path.join(corpus, m['s1_path'])} {os.path.join(corpus, m['s2_path'])}"
-                            for m in rows],
+            "utt2sources": [f"{m['utt']} {os.path.join(corpus, m['s1_path'])} "
+                            f"{os.path.join(corpus, m['s2_path'])}" for m in rows],
             "rttm": [f"SPEAKER {m['utt']} 1 {float(m[f'{s}_start']):.3f} "
                      f"{float(m[f'{s}_end']) - float(m[f'{s}_start']):.3f} <NA> <NA> {m[spk]} <NA> <NA>"
                      for m in rows for s, spk in (("s1", "spk1"), ("s2", "spk2"))],

@@ -39,7 +39,8 @@ def hum(rng: np.random.Generator, n: int) -> np.ndarray:
     """Mains hum (50 or 60 Hz and odd harmonics) over a little pink noise."""
     f = float(rng.choice([50.0, 60.0]))
     t = np.arange(n) / SR
-    h = sum(rng.uniform(0.2, 1.0) / k * np.sin(2 * np.pi * f * k * t + rng.uniform(0, 6.3)) for k in (1, 3, 5, 7))
+    h = sum(rng.uniform(0.2, 1.0) / k * np.sin(2 * np.pi * f * k * t + rng.uniform(0, 6.3))
+            for k in (1, 3, 5, 7))
     return _rms_norm(h + 0.1 * pink(rng, n))
 
 

@@ -43,8 +43,8 @@ def test_data_dirs_sorted_and_valid(data, name):
     for path in (p[0] for p in _kv(os.path.join(d, "wav.scp")).values()):
         assert os.path.isfile(path)
     env = dict(os.environ, LC_ALL="C")
-    r = subprocess.run(["bash", os.path.join(ROOT, "utils", "validate_data_dir.sh"), "--no-feats", "--no-text", d],
-                       capture_output=True, text=True, env=env)
+    validate = os.path.join(ROOT, "utils", "validate_data_dir.sh")
+    r = subprocess.run(["bash", validate, "--no-feats", "--no-text", d], capture_output=True, text=True, env=env)
     assert r.returncode == 0, r.stderr
 
 

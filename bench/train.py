@@ -1,0 +1,171 @@
+"""Training throughput: samples/s of a full training step (forward, AAM loss, backward, SGD step).
+
+  . ./path.sh && python bench/train.py [--threads 2] [--batch-size 8] [--steps 4]
+  . ./path.sh && python bench/train.py --device cuda [--amp bf16] [--batch-size 128] [--workers N]
+
+Models at full size with 80-dim input and 200-frame (2 s) chunks, AAM-softmax over 5,994 classes
+(VoxCeleb2 dev), through the trainer's SpeakerNet (so AMP and the float32 loss are what training
+runs). CPU: median step time over --steps timed steps after 2 warm-up steps.
+--device cuda adds the data loader's maximum rate: a synthetic raw-wave data dir (random 3-6 s
+utterances, MUSAN/RIR-layout noise and RIR dirs) read through build_train_data in wave mode with
+augmentation and fbank in the CPU workers, and with fbank on the GPU (fbank_on: device), timed
+without the model. The loader should deliver >= 3x what the model consumes.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import torch
+
+from pytorch.losses import build_loss
+from pytorch.models import build_model
+from pytorch.training.loop import AMP_DTYPES, SpeakerNet
+
+MODELS = {
+    "SE-ResNet-34 (CNSRC)": {"name": "resnet34se", "feat_dim": 80},
+    "ECAPA C=512": {"name": "ecapa_tdnn", "feat_dim": 80, "channels": 512},
+    "ECAPA C=1024": {"name": "ecapa_tdnn", "feat_dim": 80, "channels": 1024},
+}
+NUM_CLASSES = 5994
+FRAMES = 200
+
+
+def model_rate(cfg: dict, batch: int, steps: int, device: torch.device, amp: str) -> tuple[float, int]:
+    """(samples/s, params) of training steps on random features."""
+    torch.manual_seed(0)
+    model = build_model(cfg)
+    loss = build_loss({"name": "aam_softmax", "margin": 0.2, "scale": 32.0}, model.embed_dim, NUM_CLASSES)
+    net = SpeakerNet(model, loss, AMP_DTYPES[amp]).to(device).train()
+    opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9, nesterov=True)
+    scaler = torch.amp.GradScaler("cuda") if amp == "fp16" else None
+    x = torch.randn(batch, FRAMES, 80, device=device)
+    y = torch.randint(0, NUM_CLASSES, (batch,), device=device)
+    times = []
+    for i in range(steps + 2):
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        t = time.perf_counter()
+        value, _ = net(x, y)
+        opt.zero_grad(set_to_none=True)
+        if scaler is not None:
+            scaler.scale(value).backward()
+            scaler.step(opt)
+            scaler.update()
+        else:
+            value.backward()
+            opt.step()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        if i >= 2:
+            times.append(time.perf_counter() - t)
+    params = sum(p.numel() for p in model.parameters())
+    return batch / sorted(times)[len(times) // 2], params
+
+
+def _write_wave_dir(path: Path, n: int, rng: np.random.Generator, spk: int, min_s: float,
+                    max_s: float) -> None:
+    path.mkdir(parents=True)
+    scp, u2s, dur = [], [], []
+    for i in range(n):
+        utt = f"s{i % spk:03d}-u{i:05d}"
+        sec = float(rng.uniform(min_s, max_s))
+        wav = (rng.standard_normal(int(sec * 16000)) * 3000).astype(np.int16)
+        sf.write(path / f"{utt}.wav", wav, 16000)
+        scp.append(f"{utt} {path / utt}.wav\n")
+        u2s.append(f"{utt} s{i % spk:03d}\n")
+        dur.append(f"{utt} {len(wav) / 16000:.3f}\n")
+    (path / "wav.scp").write_text("".join(sorted(scp)))
+    (path / "utt2spk").write_text("".join(sorted(u2s)))
+    (path / "utt2dur").write_text("".join(sorted(dur)))
+    spk2utt: dict[str, list[str]] = {}
+    for line in sorted(u2s):
+        u, s = line.split()
+        spk2utt.setdefault(s, []).append(u)
+    (path / "spk2utt").write_text("".join(f"{s} {' '.join(us)}\n" for s, us in sorted(spk2utt.items())))
+
+
+def loader_rate(batch: int, workers: int, fbank_on: str, device: torch.device, batches: int) -> float:
+    """samples/s that build_train_data's loader (wave mode, augmentation, fbank) delivers to the device."""
+    from pytorch.data.builder import build_train_data
+    rng = np.random.default_rng(0)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        n = batch * (batches + 2)
+        _write_wave_dir(root / "train", n, rng, 100, 3.0, 6.0)
+        for name in ("noise", "music", "speech", "rirs"):
+            _write_wave_dir(root / name, 20, rng, 5, 0.3 if name == "rirs" else 5.0,
+                            0.5 if name == "rirs" else 8.0)
+        cfg = {"data": {"train": str(root / "train"), "mode": "wave", "num_frames": FRAMES,
+                        "fbank_on": fbank_on},
+               "features": {"name": "fbank", "num_mel_bins": 80, "dither": 1.0},
+               "augment": {"noise": {"data": str(root / "noise"), "prob": 0.15},
+                           "music": {"data": str(root / "music"), "prob": 0.15},
+                           "babble": {"data": str(root / "speech"), "prob": 0.15},
+                           "reverb": {"data": str(root / "rirs"), "prob": 0.15}},
+               "train": {"batch_size": batch, "num_workers": workers, "seed": 0}}
+        data = build_train_data(cfg)
+        data.set_epoch(1)
+        it = iter(data.loader)
+        data.to_features(next(it), device)        # worker start-up is not throughput
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        t, got = time.perf_counter(), 0
+        for batch_data in it:
+            feats, _ = data.to_features(batch_data, device)
+            got += feats.shape[0]
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        return got / (time.perf_counter() - t)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    ap.add_argument("--threads", type=int, default=2, help="intra-op threads (CPU)")
+    ap.add_argument("--batch-size", type=int, default=None, help="default 8 on CPU, 128 on GPU")
+    ap.add_argument("--steps", type=int, default=None, help="timed steps (default 4 on CPU, 20 on GPU)")
+    ap.add_argument("--amp", default="bf16", choices=tuple(AMP_DTYPES), help="GPU only")
+    ap.add_argument("--workers", type=int, default=None, help="loader workers (default: CPU count)")
+    ap.add_argument("--loader-batches", type=int, default=30)
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    cuda = args.device == "cuda"
+    if cuda and not torch.cuda.is_available():
+        print("bench/train.py: error: --device cuda but no CUDA device is available", file=sys.stderr)
+        return 1
+    device = torch.device("cuda" if cuda else "cpu")
+    batch = args.batch_size or (128 if cuda else 8)
+    steps = args.steps or (20 if cuda else 4)
+    amp = args.amp if cuda else "none"
+    where = torch.cuda.get_device_name(0) if cuda else f"CPU, {args.threads} threads"
+    print(f"# training step throughput on {where}; torch {torch.__version__}; batch {batch} x {FRAMES} "
+          f"frames x 80; AAM over {NUM_CLASSES} classes; amp {amp}")
+    print("| model | params | samples/s | x real time (2 s per sample) |")
+    print("|---|---|---|---|")
+    rates = {}
+    for label, cfg in MODELS.items():
+        rate, params = model_rate(cfg, batch, steps, device, amp)
+        rates[label] = rate
+        print(f"| {label} | {params / 1e6:.2f}M | {rate:.1f} | {2 * rate:.0f} |", flush=True)
+    if cuda:
+        workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
+        print(f"\n# data loader, wave mode + augmentation (noise/music/babble/reverb 0.15 each), "
+              f"{workers} workers, batch {batch}")
+        print("| fbank on | samples/s | / fastest model consumption |")
+        print("|---|---|---|")
+        fastest = max(rates.values())
+        for fbank_on in ("cpu", "device"):
+            r = loader_rate(batch, workers, fbank_on, device, args.loader_batches)
+            print(f"| {fbank_on} | {r:.0f} | {r / fastest:.2f}x |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

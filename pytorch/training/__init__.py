@@ -1,0 +1,1 @@
+"""Training: trainer (stages, DDP, AMP, resume), optimiser/scheduler registries, checkpoints."""
