@@ -30,4 +30,4 @@ bench: venv-dev
 	for f in bench/*.py; do echo "== $$f"; PYTHONPATH=. $(VPY) $$f || exit 1; done
 
 clean-demo:
-	rm -rf egs/mini/data egs/mini/exp egs/mini/fbank egs/mini/mfcc egs/mini/corpus
+	rm -rf egs/mini/data egs/mini/exp egs/mini/fbank egs/mini/fbank40 egs/mini/mfcc egs/mini/corpus

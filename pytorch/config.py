@@ -55,6 +55,19 @@ def load_yaml(path: str | os.PathLike) -> Any:
         raise ConfigError(f"{path}: invalid YAML: {e}".replace("\n", " ")) from None
 
 
+def set_dotted(cfg: dict, key: str, value: Any, where: str) -> None:
+    """cfg['a']['b'] = value for key 'a.b' (a deep copy), creating mappings on the way."""
+    parts = key.split(".")
+    if len(parts) < 2:
+        raise ConfigError(f"{where}: key {key!r} must be section.key, e.g. data.num_frames")
+    node = cfg
+    for p in parts[:-1]:
+        node = node.setdefault(p, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"{where}: {key!r}: {p!r} is not a mapping")
+    node[parts[-1]] = copy.deepcopy(value)
+
+
 def apply_overrides(cfg: dict, overrides: Iterable[str]) -> dict:
     """`a.b=v` sets cfg['a']['b'] to the YAML value of v (so `3`, `1e-3`, `true`, `[1,2]` are typed)."""
     cfg = copy.deepcopy(cfg)
@@ -62,15 +75,13 @@ def apply_overrides(cfg: dict, overrides: Iterable[str]) -> dict:
         if "=" not in item:
             raise ConfigError(f"--set {item!r}: expected KEY.PATH=VALUE, e.g. --set optim.lr=0.01")
         path, raw = item.split("=", 1)
-        keys = path.split(".")
-        if keys[0] not in SECTIONS:
-            raise ConfigError(f"--set {item!r}: unknown section {keys[0]!r}; valid: {', '.join(SECTIONS)}")
-        node = cfg
-        for k in keys[:-1]:
-            node = node.setdefault(k, {})
-            if not isinstance(node, dict):
-                raise ConfigError(f"--set {item!r}: {k!r} is not a mapping")
-        node[keys[-1]] = yaml.load(raw, Loader=_StrictLoader)
+        section = path.split(".")[0]
+        if section not in SECTIONS:
+            raise ConfigError(f"--set {item!r}: unknown section {section!r}; valid: {', '.join(SECTIONS)}")
+        if "." not in path:                 # a whole section, e.g. --set 'augment={}'
+            cfg[section] = yaml.load(raw, Loader=_StrictLoader)
+        else:
+            set_dotted(cfg, path, yaml.load(raw, Loader=_StrictLoader), f"--set {item!r}")
     return cfg
 
 

@@ -49,9 +49,10 @@ class Bottleneck(nn.Module):
         return torch.relu(self.se(self.body(x)) + self.shortcut(x))
 
 
-# depth -> (block, blocks per stage); 221/293 from the VoxSRC 2021/2022 deep ResNets (WeSpeaker).
+# depth -> (block, blocks per stage); 10 is a small variant for quick CPU runs (egs/mini); 221/293 from
+# the VoxSRC 2021/2022 deep ResNets (WeSpeaker).
 DEPTHS: dict[int, tuple[type[nn.Module], tuple[int, int, int, int]]] = {
-    18: (BasicBlock, (2, 2, 2, 2)), 34: (BasicBlock, (3, 4, 6, 3)),
+    10: (BasicBlock, (1, 1, 1, 1)), 18: (BasicBlock, (2, 2, 2, 2)), 34: (BasicBlock, (3, 4, 6, 3)),
     50: (Bottleneck, (3, 4, 6, 3)), 101: (Bottleneck, (3, 4, 23, 3)), 152: (Bottleneck, (3, 8, 36, 3)),
     221: (Bottleneck, (6, 16, 48, 3)), 293: (Bottleneck, (10, 20, 64, 3)),
 }

@@ -16,6 +16,7 @@ import copy
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from pytorch.config import set_dotted
 from pytorch.registry import ConfigError
 
 _RESET = ("optim", "scheduler")
@@ -35,18 +36,6 @@ class Stage:
     @property
     def last_epoch(self) -> int:
         return self.first_epoch + self.epochs - 1
-
-
-def set_dotted(cfg: dict, key: str, value: Any, where: str) -> None:
-    parts = key.split(".")
-    if len(parts) < 2:
-        raise ConfigError(f"{where}: key {key!r} must be section.key, e.g. data.num_frames")
-    node = cfg
-    for p in parts[:-1]:
-        node = node.setdefault(p, {})
-        if not isinstance(node, dict):
-            raise ConfigError(f"{where}: {key!r}: {p!r} is not a mapping")
-    node[parts[-1]] = copy.deepcopy(value)
 
 
 def _epochs(value: Any, where: str) -> int:

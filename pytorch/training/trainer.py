@@ -230,8 +230,15 @@ class Trainer:
                 continue
             self._run_stage(stage, done, state)
             state = None                       # optimiser state is loaded once, into its group
+        avg = ckpt_io.models_dir(self.exp) / "avg.pt"
         if done >= last:
             log.info("all %d epochs are already trained", last)
+            # A rerun of a finished run keeps avg.pt (and so whatever was exported or extracted from
+            # it); `python -m pytorch.bin.average` redoes it on purpose.
+            if avg.exists() and all(avg.stat().st_mtime >= p.stat().st_mtime
+                                    for _, p in ckpt_io.list_epochs(self.exp)):
+                log.info("%s is up to date", avg)
+                return
         if self.opts.average_last > 0 and self.dist.is_main:
             ckpt_io.average_last(self.exp, self.opts.average_last)
         barrier(self.dist)

@@ -105,3 +105,17 @@ def test_every_loss_trains(tmp_path, feats_dir, make_cfg, loss):
     cfg["scheduler"] = {"name": "plateau", "patience": 0}
     assert train_cli.main(["--config", _write(cfg, tmp_path / "c.yaml"), "--exp", str(tmp_path / "e")]) == 0
     assert _ckpt(tmp_path / "e", 1)["loss"]
+
+
+def test_rerun_of_a_finished_run_keeps_avg(tmp_path, feats_dir, make_cfg):
+    """A finished run trains nothing on rerun and leaves avg.pt (what was exported from it) alone."""
+    conf = _write(make_cfg(feats_dir, epochs=2, average_last=2), tmp_path / "c.yaml")
+    exp = tmp_path / "exp"
+    assert train_cli.main(["--config", conf, "--exp", str(exp)]) == 0
+    avg = exp / "models" / "avg.pt"
+    before = (avg.stat().st_mtime_ns, (exp / "models" / "epoch_2.pt").stat().st_mtime_ns)
+    assert train_cli.main(["--config", conf, "--exp", str(exp)]) == 0
+    assert (avg.stat().st_mtime_ns, (exp / "models" / "epoch_2.pt").stat().st_mtime_ns) == before
+    avg.unlink()                                    # a missing average is made again
+    assert train_cli.main(["--config", conf, "--exp", str(exp)]) == 0
+    assert avg.exists()
