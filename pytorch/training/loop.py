@@ -81,6 +81,7 @@ def train_epoch(ctx: StepContext, data: Any, epoch: int, progress: Progress | No
     device = ctx.dist.device
     loss_sum = torch.zeros((), dtype=torch.float64, device=device)
     correct = torch.zeros((), dtype=torch.int64, device=device)
+    nonfinite = torch.zeros((), dtype=torch.bool, device=device)
     count, start = 0, time.perf_counter()
     batches = progress(data.loader, n, desc) if progress else data.loader
     for i, batch in enumerate(batches):
@@ -88,9 +89,7 @@ def train_epoch(ctx: StepContext, data: Any, epoch: int, progress: Progress | No
         if ctx.margin_schedule is not None:
             ctx.core.loss.set_margin(ctx.margin_schedule(epoch - 1 + i / n))
         loss, logits = ctx.net(feats, labels)
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"epoch {epoch} step {ctx.step + 1}: loss is {loss.item()}; lower "
-                                     "optim.lr, set train.grad_clip, or use train.amp: bf16 instead of fp16")
+        nonfinite |= ~torch.isfinite(loss.detach())   # checked at the sync points below, not every step
         ctx.optimizer.zero_grad(set_to_none=True)
         if ctx.scaler is not None:
             ctx.scaler.scale(loss).backward()
@@ -112,6 +111,9 @@ def train_epoch(ctx: StepContext, data: Any, epoch: int, progress: Progress | No
         count += b
         need_log = ctx.step % ctx.log_interval == 0
         need_bar = hasattr(batches, "set_postfix") and (i % 10 == 0 or i == n - 1)
+        if (need_log or i == n - 1) and bool(nonfinite):
+            raise FloatingPointError(f"epoch {epoch}: the loss became NaN or inf by step {ctx.step}; lower "
+                                     "optim.lr, set train.grad_clip, or use train.amp: bf16 instead of fp16")
         if ctx.dist.is_main and (need_log or need_bar):     # .item() syncs the GPU: not every step
             shown = {"loss": f"{loss_sum.item() / count:.3f}", "acc": f"{100 * correct.item() / count:.1f}%",
                      "lr": f"{_lr(ctx.optimizer):.2e}", "margin": f"{ctx.core.loss.margin:.3f}"}
