@@ -18,8 +18,8 @@ import tracemalloc
 
 import numpy as np
 
+from common.embeddings import write_embeddings
 from score.bin import compute_metrics, norm, score
-from score.embeddings import write_embeddings
 from score.retrieval import retrieve
 
 N_ENROLL, N_TEST, N_COHORT, DIM, TOP_N = 196, 17_777, 2_793, 256, 300

@@ -6,9 +6,9 @@ and later stages read that file rather than repeating flags.
 from __future__ import annotations
 
 import copy
-import re
 import datetime
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,8 +16,8 @@ from typing import Any, Iterable
 
 import yaml
 
-from pytorch.registry import ConfigError
-from score.io import atomic_write
+from common.errors import ConfigError
+from common.io import atomic_write
 
 SECTIONS = ("data", "features", "augment", "model", "loss", "optim", "scheduler", "train",
             "stages", "extract", "backend", "meta")

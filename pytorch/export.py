@@ -17,8 +17,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from common.errors import AsvError
+from common.io import atomic_write
 from pytorch.inference import fold_batchnorm
-from score.io import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +27,7 @@ PARITY_TOL = 1e-4
 ONNX_OPSET = 17
 
 
-class ExportError(RuntimeError):
+class ExportError(AsvError, RuntimeError):
     """An export that failed or does not reproduce the eager model."""
 
 
@@ -81,7 +82,7 @@ def _run_torchscript(blob: bytes) -> Callable[[torch.Tensor], np.ndarray]:
 
 
 def _run_onnx(blob: bytes) -> Callable[[torch.Tensor], np.ndarray]:
-    import onnxruntime as ort   # export/test-time dependency only (requirements-dev.txt)
+    import onnxruntime as ort  # export/test-time dependency only (requirements-dev.txt)
     sess = ort.InferenceSession(blob, providers=["CPUExecutionProvider"])
     return lambda x: sess.run(None, {"feats": x.numpy()})[0]
 

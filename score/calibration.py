@@ -14,7 +14,7 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from score.io import atomic_write
+from common.io import atomic_write
 from score.logreg import LinearLogReg, train_logreg
 
 # Quality measure -> (side whose table it reads, table kind, elementwise map). A registry, so

@@ -14,7 +14,7 @@ from typing import Any, Protocol, Sequence
 import numpy as np
 import yaml
 
-from score.io import atomic_write
+from common.io import atomic_write
 from score.plda import PLDA
 from score.transforms import TRANSFORMS
 

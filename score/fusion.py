@@ -14,7 +14,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from score.io import atomic_write
+from common.io import atomic_write
 from score.logreg import train_logreg
 
 

@@ -116,7 +116,7 @@ class PLDA:
         return obj
 
     def save(self, path: str) -> None:
-        from score.io import atomic_write
+        from common.io import atomic_write
         with atomic_write(path, "wb") as f:
             np.savez(f, **self.to_dict())
 

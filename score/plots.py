@@ -14,8 +14,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from scipy.stats import norm  # noqa: E402
 
+from common.io import atomic_write  # noqa: E402
 from score import metrics  # noqa: E402
-from score.io import atomic_write  # noqa: E402
 
 DET_TICKS = np.array([0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 40])  # percent
 DET_LIMITS = (0.0005, 0.45)

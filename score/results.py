@@ -11,7 +11,8 @@ import re
 import subprocess
 from pathlib import Path
 
-from score.io import FormatError, atomic_write
+from common.errors import FormatError
+from common.io import atomic_write
 
 COLUMNS = ("system", "backend", "norm", "trials", "eer", "minDCF@0.01", "minDCF@0.001", "actDCF", "Cllr",
            "n_trials", "date", "git_sha")

@@ -6,7 +6,8 @@ import os
 
 import numpy as np
 
-from score.io import FormatError, atomic_write
+from common.errors import FormatError
+from common.io import atomic_write
 from score.textcols import format_lines, parse3, parse_floats
 
 LABELS = {"target": True, "nontarget": False}

@@ -20,7 +20,7 @@ import shutil
 import sys
 from collections import defaultdict
 
-from score.io import FormatError
+from common.errors import FormatError
 
 SR = 16000
 BONAFIDE_PER_TRAIN_SPK = 3

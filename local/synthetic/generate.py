@@ -18,10 +18,10 @@ import sys
 import time
 from dataclasses import fields
 
+from common.io import atomic_write
 from local.synthetic.metadata import write_metadata
 from local.synthetic.plan import CorpusOptions, make_plan, options_dict
 from local.synthetic.render import run_job
-from score.io import atomic_write
 
 log = logging.getLogger("generate")
 DONE = ".done"

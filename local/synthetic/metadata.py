@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import os
 
+from common.io import atomic_write
 from local.synthetic.plan import Plan
 from local.synthetic.voices import SR
-from score.io import atomic_write
 
 
 def _tsv(path: str, header: list[str], rows: list[list[object]]) -> None:

@@ -7,6 +7,7 @@ from typing import Callable
 import numpy as np
 import soundfile as sf
 
+from common.io import atomic_write
 from local.synthetic.attacks import ATTACKS
 from local.synthetic.augsets import render_aug
 from local.synthetic.genres import GENRES
@@ -16,7 +17,6 @@ from local.synthetic.plan import STREAMS, AugJob, MixJob, SpoofJob, UttJob
 from local.synthetic.sessions import record
 from local.synthetic.speak import n_samples, speak
 from local.synthetic.voices import HOP, SR, sample_voice
-from score.io import atomic_write
 
 
 def write_wav(path: str, x: np.ndarray) -> None:

@@ -15,8 +15,9 @@ import sys
 
 import numpy as np
 
-from score.embeddings import write_embeddings
-from score.io import FormatError, read_spk2utt
+from common.embeddings import write_embeddings
+from common.errors import FormatError
+from common.io import read_spk2utt
 
 log = logging.getLogger("stats_embedding")
 

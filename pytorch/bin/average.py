@@ -12,8 +12,8 @@ import logging
 import sys
 from pathlib import Path
 
+from common.errors import ConfigError
 from pytorch.config import load_config
-from pytorch.registry import ConfigError
 from pytorch.training.checkpoint import CheckpointError, average_last
 
 PROG = "average"

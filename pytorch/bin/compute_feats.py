@@ -17,11 +17,11 @@ from pathlib import Path
 
 import torch
 
+from common.errors import ConfigError, FormatError
+from common.io import atomic_write
 from pytorch.data.audio import AudioError, iter_data_dir
 from pytorch.features import FEATURES, load_feature_config
 from pytorch.features.ark import ark_scp_writer
-from pytorch.registry import ConfigError
-from score.io import FormatError, atomic_write
 
 logger = logging.getLogger("compute_feats")
 PROG = "compute_feats"

@@ -14,10 +14,9 @@ import kaldiio
 import numpy as np
 import torch
 
+from common.errors import ConfigError, FormatError
 from pytorch.features import compute_vad, load_vad_config
 from pytorch.features.ark import ark_scp_writer
-from pytorch.registry import ConfigError
-from score.io import FormatError
 
 logger = logging.getLogger("compute_vad")
 PROG = "compute_vad"

@@ -12,8 +12,8 @@ import argparse
 import sys
 from typing import Any
 
+from common.errors import ConfigError
 from pytorch.config import load_yaml
-from pytorch.registry import ConfigError
 
 PROG = "config_get"
 

@@ -13,9 +13,8 @@ import logging
 import sys
 from pathlib import Path
 
+from common.errors import ConfigError, FormatError
 from pytorch.export import EXPORTERS, ExportError, export_model
-from pytorch.registry import ConfigError
-from score.io import FormatError
 
 PROG = "export"
 
@@ -44,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
             raise ConfigError(f"--formats {args.formats!r}: choose from {','.join(EXPORTERS)}")
         if not (Path(args.exp) / "config.yaml").is_file():
             raise FileNotFoundError(f"{args.exp}/config.yaml not found: is --exp a trained experiment dir?")
-        from pytorch.training.checkpoint import load_model   # the training engineer's loader
+        from pytorch.training.checkpoint import load_model  # the training engineer's loader
         model = load_model(args.exp, name)
         results = export_model(model, Path(args.exp) / "models", name, formats)
     except (ConfigError, ExportError, FormatError, FileNotFoundError, ImportError, ValueError) as e:

@@ -22,14 +22,15 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from common.embeddings import load_embeddings, write_embeddings
+from common.errors import ConfigError, FormatError
+from common.io import read_kv, write_kv
 from pytorch.config import load_config
 from pytorch.data.audio import AudioError
 from pytorch.data.datadir import DataDir
 from pytorch.data.extraction import count_chunks, extract_embeddings, feats_source, wave_source
 from pytorch.data.options import DataOptions, ExtractOptions, from_dict
-from pytorch.data.xvectors import read_vectors, speaker_means, write_num_frames, write_vectors
-from pytorch.registry import ConfigError
-from score.io import FormatError, atomic_write, read_kv
+from pytorch.data.xvectors import speaker_means
 
 PROG = "extract"
 log = logging.getLogger(PROG)
@@ -47,7 +48,8 @@ def load_model(exp: str, checkpoint: str, device: str) -> torch.nn.Module:
 
 def write_speaker_means(data: DataDir, emb: dict[str, np.ndarray], out: Path) -> int:
     means = speaker_means(emb, data.spk2utt(), str(data.file("spk2utt")))
-    return write_vectors(out, "spk_xvector", means)
+    return write_embeddings([k for k, _ in means], [v for _, v in means], out / "spk_xvector.ark",
+                            out / "spk_xvector.scp")
 
 
 def run_extract(args: argparse.Namespace) -> None:
@@ -66,8 +68,8 @@ def run_extract(args: argparse.Namespace) -> None:
     with tqdm(total=count_chunks(src, max_chunk), desc=f"{PROG} {dd.path.name}", unit="chunk",
               disable=None) as bar:
         emb, frames = extract_embeddings(model, src, max_chunk, batch_size, device, data_opts.cmn, bar.update)
-    n = write_vectors(out, "xvector", zip(src.utts, emb))
-    write_num_frames(out / "utt2num_frames", zip(src.utts, frames.tolist()))
+    n = write_embeddings(src.utts, emb, out / "xvector.ark", out / "xvector.scp")
+    write_kv(out / "utt2num_frames", zip(src.utts, frames.tolist()))
     log.info("wrote %d embeddings (dim %d) to %s/xvector.scp", n, emb.shape[1], out)
     if args.speaker_means == "true":
         nspk = write_speaker_means(dd, dict(zip(src.utts, emb)), out)
@@ -89,11 +91,9 @@ def run_merge(args: argparse.Namespace) -> None:
     if missing:
         raise FormatError(f"{args.data}: no embedding for {len(missing)} utterance(s), first {missing[0]!r}; "
                           "re-run the extraction jobs")
-    with atomic_write(out / "utt2num_frames") as f:
-        f.writelines(f"{u} {frames[u]}\n" for u in dd.utts)
-    with atomic_write(out / "xvector.scp") as f:
-        f.writelines(f"{u} {scp_lines[u]}\n" for u in dd.utts)
-    nspk = write_speaker_means(dd, read_vectors(out / "xvector.scp"), out)
+    write_kv(out / "utt2num_frames", ((u, frames[u]) for u in dd.utts))
+    write_kv(out / "xvector.scp", ((u, scp_lines[u]) for u in dd.utts))
+    nspk = write_speaker_means(dd, dict(zip(*load_embeddings(out / "xvector.scp"))), out)
     log.info("merged %d embeddings from %d jobs; %d speaker means", len(dd.utts), len(args.merge), nspk)
 
 

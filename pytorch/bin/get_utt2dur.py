@@ -10,8 +10,9 @@ import logging
 import sys
 from pathlib import Path
 
+from common.errors import FormatError
+from common.io import atomic_write, read_kv
 from pytorch.data.audio import AudioError, audio_duration, read_segments
-from score.io import FormatError, atomic_write, read_kv
 
 PROG = "get_utt2dur"
 

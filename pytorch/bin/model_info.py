@@ -9,10 +9,10 @@ import sys
 
 import torch
 
+from common.errors import ConfigError
 from pytorch.config import load_config
 from pytorch.models import build_model
 from pytorch.models.macs import count_macs, count_params
-from pytorch.registry import ConfigError
 
 PROG = "model_info"
 FRAME_SHIFT_S = 0.01

@@ -28,11 +28,10 @@ from typing import Any, Iterable
 
 import yaml
 
+from common.errors import ConfigError, FormatError
 from pytorch.config import load_config, load_yaml, save_resolved
-from pytorch.registry import ConfigError
 from pytorch.training import checkpoint as ckpt_io
 from pytorch.training.distributed import DistInfo, barrier, cleanup, init_distributed
-from score.io import FormatError
 
 PROG = "train"
 log = logging.getLogger(PROG)

@@ -16,14 +16,15 @@ from typing import Iterator
 import numpy as np
 import soundfile as sf
 
-from score.io import FormatError, read_kv, read_table
+from common.errors import AsvError, FormatError
+from common.io import read_kv, read_table
 
 logger = logging.getLogger(__name__)
 
 MAX_SEGMENT_OVERSHOOT = 0.5  # seconds a segment may run past the recording end (Kaldi extract-segments)
 
 
-class AudioError(RuntimeError):
+class AudioError(AsvError, RuntimeError):
     """Audio that cannot be read or used; the message names the utterance and the path/command."""
 
 

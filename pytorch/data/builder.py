@@ -20,14 +20,13 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from common.errors import ConfigError, FormatError
 from pytorch.data.datadir import DataDir
 from pytorch.data.featreader import FeatReader
 from pytorch.data.feats_dataset import FeatsChunkDataset, build_feats_index
 from pytorch.data.options import AugmentOptions, DataOptions, SpecAugOptions, augment_options, from_dict
 from pytorch.data.samplers import RandomBatchSampler, SpeakerBalancedBatchSampler
 from pytorch.data.specaug import spec_augment
-from pytorch.registry import ConfigError
-from score.io import FormatError
 
 log = logging.getLogger(__name__)
 

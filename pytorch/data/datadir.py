@@ -7,7 +7,8 @@ from pathlib import Path
 import kaldiio
 import numpy as np
 
-from score.io import FormatError, read_kv
+from common.errors import FormatError
+from common.io import read_kv
 
 FIX = "run utils/fix_data_dir.sh on the data dir"
 

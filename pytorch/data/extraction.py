@@ -18,10 +18,10 @@ from typing import Callable, Iterator
 import numpy as np
 import torch
 
+from common.errors import FormatError
 from pytorch.data.chunks import cmn
 from pytorch.data.datadir import DataDir, load_vad, voiced_counts
 from pytorch.data.featreader import FeatReader
-from score.io import FormatError
 
 log = logging.getLogger(__name__)
 

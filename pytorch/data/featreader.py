@@ -26,7 +26,7 @@ import kaldiio
 import numpy as np
 from kaldiio.compression_header import GlobalHeader, PerColHeader
 
-from score.io import FormatError
+from common.errors import FormatError
 
 _UNCOMPRESSED = {b"FM": np.dtype("<f4"), b"DM": np.dtype("<f8")}
 _COMPRESSED = {b"CM": np.dtype("u1"), b"CM2": np.dtype("<u2"), b"CM3": np.dtype("u1")}

@@ -11,12 +11,12 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from common.errors import FormatError
 from pytorch.data.chunks import cmn, random_chunk, read_voiced, repeat_pad
 from pytorch.data.datadir import DataDir, load_vad, voiced_counts
 from pytorch.data.featreader import FeatReader, MatInfo
 from pytorch.data.options import SpecAugOptions
 from pytorch.data.specaug import spec_augment
-from score.io import FormatError
 
 MAX_CONCAT = 64  # clips to concatenate at most before falling back to repetition
 

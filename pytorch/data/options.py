@@ -10,7 +10,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from pytorch.registry import ConfigError
+from common.errors import ConfigError
 
 
 def from_dict(cls: type, d: Mapping[str, Any] | None, where: str) -> Any:

@@ -10,7 +10,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from score.io import FormatError, read_kv
+from common.errors import FormatError
+from common.io import read_kv
 
 
 @dataclass(frozen=True)

@@ -15,16 +15,16 @@ import soundfile as sf
 import torch
 from torch.utils.data import Dataset
 
+from common.errors import ConfigError, FormatError
+from common.io import read_kv
 from pytorch.data.audio import AudioError, audio_duration, is_pipe, read_audio, read_segments
-from pytorch.data.augment import AugmentSources, Augmenter, change_speed
+from pytorch.data.augment import Augmenter, AugmentSources, change_speed
 from pytorch.data.chunks import cmn
 from pytorch.data.datadir import DataDir
 from pytorch.data.options import AugmentOptions, DataOptions
 from pytorch.data.sources import Source, load_sources
 from pytorch.data.specaug import spec_augment
 from pytorch.features import from_config
-from pytorch.registry import ConfigError
-from score.io import FormatError, read_kv
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,16 @@ from pytorch.features.cmvn import sliding_cmvn, utterance_cmvn
 from pytorch.features.config import FEATURES, from_config, load_feature_config, load_vad_config
 from pytorch.features.fbank import Fbank
 from pytorch.features.mfcc import Mfcc
-from pytorch.features.options import (FbankOptions, FrameOptions, MelOptions, MfccOptions,
-                                      SlidingCmvnOptions, SpectrogramOptions, VadOptions, build_options)
+from pytorch.features.options import (
+                                      FbankOptions,
+                                      FrameOptions,
+                                      MelOptions,
+                                      MfccOptions,
+                                      SlidingCmvnOptions,
+                                      SpectrogramOptions,
+                                      VadOptions,
+                                      build_options,
+)
 from pytorch.features.spectrogram import Spectrogram
 from pytorch.features.vad import compute_vad
 from pytorch.features.window import num_frames

@@ -13,7 +13,7 @@ from typing import Iterator
 import kaldiio
 import numpy as np
 
-from score.io import atomic_write
+from common.io import atomic_write
 
 
 class ArkScpWriter:

@@ -11,13 +11,13 @@ from __future__ import annotations
 import os
 from typing import Any, Mapping
 
+from common.errors import ConfigError
 from pytorch.config import load_yaml
 from pytorch.features.base import KaldiFeature
 from pytorch.features.fbank import Fbank
 from pytorch.features.mfcc import Mfcc
 from pytorch.features.options import VadOptions, build_options
 from pytorch.features.spectrogram import Spectrogram
-from pytorch.registry import ConfigError
 
 FEATURES: dict[str, type[KaldiFeature]] = {"fbank": Fbank, "mfcc": Mfcc, "spectrogram": Spectrogram}
 

@@ -5,8 +5,8 @@ import math
 
 import torch
 
+from common.errors import ConfigError
 from pytorch.features.options import MelOptions
-from pytorch.registry import ConfigError
 
 
 def mel_scale(freq: torch.Tensor) -> torch.Tensor:

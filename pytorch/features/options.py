@@ -10,7 +10,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Mapping, TypeVar
 
-from pytorch.registry import ConfigError
+from common.errors import ConfigError
 
 WINDOW_TYPES = ("povey", "hamming", "hanning", "hann", "rectangular", "blackman", "sine")
 

@@ -24,7 +24,7 @@ class MarginScheduleOptions:
     _choices = {"type": ("exp", "linear")}
 
     def check(self, where: str) -> None:
-        from pytorch.registry import ConfigError
+        from common.errors import ConfigError
         if not (0 <= self.start_epoch <= self.end_epoch):
             raise ConfigError(f"{where}: need 0 <= start_epoch <= end_epoch, got "
                               f"start_epoch={self.start_epoch}, end_epoch={self.end_epoch}")

@@ -10,7 +10,7 @@ from typing import Any, Mapping
 
 from torch import nn
 
-from pytorch.registry import Registry
+from common.registry import Registry
 
 LOSSES = Registry("loss")
 

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from pytorch.models.registry import MODELS, build_pooling, preset
-from pytorch.models.se import SE1d, Conv1dReluBn
+from pytorch.models.se import Conv1dReluBn, SE1d
 
 
 class Res2Conv1d(nn.Module):

@@ -11,6 +11,7 @@ from torch.nn import functional as F
 
 from pytorch.models.registry import POOLING
 
+
 def _mean_std(x: torch.Tensor, w: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean and std over the last axis; `w` (same shape as x or broadcastable) sums to 1 over it."""
     if w is None:

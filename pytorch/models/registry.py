@@ -11,7 +11,8 @@ from typing import Any, Callable, Mapping
 
 from torch import nn
 
-from pytorch.registry import ConfigError, Registry
+from common.errors import ConfigError
+from common.registry import Registry
 
 MODELS = Registry("model")
 POOLING = Registry("pooling")

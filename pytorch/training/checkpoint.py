@@ -21,11 +21,13 @@ import numpy as np
 import torch
 from torch import nn
 
+from common.errors import AsvError
+
 log = logging.getLogger(__name__)
 _EPOCH_RE = re.compile(r"^epoch_(\d+)\.pt$")
 
 
-class CheckpointError(ValueError):
+class CheckpointError(AsvError, ValueError):
     """A missing or unusable checkpoint; the message names the file and what to do."""
 
 

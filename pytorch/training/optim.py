@@ -5,7 +5,7 @@ from typing import Any, Iterable, Mapping
 
 import torch
 
-from pytorch.registry import Registry
+from common.registry import Registry
 
 OPTIMIZERS = Registry("optimizer")
 OPTIMIZERS.add("sgd", torch.optim.SGD)

@@ -22,7 +22,8 @@ from typing import Any, Mapping
 import torch
 from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 
-from pytorch.registry import ConfigError, Registry
+from common.errors import ConfigError
+from common.registry import Registry
 
 SCHEDULERS = Registry("scheduler")
 

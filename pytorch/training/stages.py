@@ -16,8 +16,8 @@ import copy
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from common.errors import ConfigError
 from pytorch.config import set_dotted
-from pytorch.registry import ConfigError
 
 _RESET = ("optim", "scheduler")
 _STAGE_KEYS = ("name", "epochs", "set")

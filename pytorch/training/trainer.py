@@ -19,9 +19,9 @@ import numpy as np
 import torch
 from torch.nn.parallel import DistributedDataParallel
 
+from common.errors import ConfigError
 from pytorch.data.options import from_dict
 from pytorch.losses import MarginScheduleOptions, MarginScheduler, build_loss
-from pytorch.registry import ConfigError
 from pytorch.training import checkpoint as ckpt_io
 from pytorch.training.distributed import DistInfo, barrier
 from pytorch.training.loop import AMP_DTYPES, Progress, SpeakerNet, StepContext, train_epoch, validate

@@ -12,7 +12,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from score.io import FormatError, read_kv
+from common.errors import FormatError
+from common.io import read_kv
 
 USER_ERRORS = (ValueError, KeyError, FileNotFoundError, FormatError, OSError)
 
@@ -32,7 +33,7 @@ def run_cli(prog: str, body: Callable[[], int]) -> int:
         return 1
 
 
-from score.embeddings import load_embeddings  # noqa: F401  (re-exported)
+from common.embeddings import load_embeddings  # noqa: F401  (re-exported)
 from score.trials import _require, join_scores, read_scores, read_trials  # noqa: F401  (re-exported)
 
 

@@ -5,11 +5,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from common.embeddings import load_embeddings
+from common.io import read_spk2utt
 from score.chain import Chain
 from score.cosine import index_ids
-from score.embeddings import load_embeddings
 from score.enroll import group_rows
-from score.io import read_spk2utt
 from score.trials import read_pairs, write_score_file
 
 

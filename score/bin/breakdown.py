@@ -12,9 +12,9 @@ import argparse
 import logging
 import sys
 
+from common.io import atomic_write, read_kv
 from score.bin._backend_io import join_scores, read_trials, run_cli, setup_logging
 from score.breakdown import breakdown, to_markdown, trial_conditions
-from score.io import atomic_write, read_kv
 
 log = logging.getLogger("breakdown")
 

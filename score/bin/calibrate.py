@@ -17,10 +17,17 @@ import sys
 
 import numpy as np
 
-from score.bin._backend_io import (join_scores, load_embeddings, read_float_tables, read_scores, read_trials,
-                                   run_cli, setup_logging)
+from common.io import atomic_write
+from score.bin._backend_io import (
+    join_scores,
+    load_embeddings,
+    read_float_tables,
+    read_scores,
+    read_trials,
+    run_cli,
+    setup_logging,
+)
 from score.calibration import Calibration, quality_features
-from score.io import atomic_write
 
 log = logging.getLogger("calibrate")
 

@@ -13,9 +13,9 @@ import argparse
 import logging
 import sys
 
+from common.io import atomic_write
 from score.bin._backend_io import join_scores, read_trials, run_cli, setup_logging
 from score.cpmap import CP_METRICS, cp_map, to_tsv
-from score.io import atomic_write
 from score.plots import plot_cp_map
 
 log = logging.getLogger("cp_map")

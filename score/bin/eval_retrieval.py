@@ -17,8 +17,9 @@ import json
 import os
 import sys
 
+from common.errors import FormatError
+from common.io import read_kv, read_table
 from score.bin._backend_io import run_cli
-from score.io import FormatError, read_kv, read_table
 from score.retrieval import evaluate
 
 
@@ -80,7 +81,7 @@ def _plot(per_target: dict, path: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from score.io import atomic_write
+    from common.io import atomic_write
     names = sorted(per_target)
     fig, ax = plt.subplots(figsize=(max(4, 0.3 * len(names)), 3))
     ax.bar(range(len(names)), [per_target[n]["ap"] for n in names])

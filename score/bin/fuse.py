@@ -15,9 +15,9 @@ import sys
 
 import numpy as np
 
+from common.io import atomic_write
 from score.bin._backend_io import join_scores, read_scores, read_trials, run_cli, setup_logging
 from score.fusion import FUSION_METHODS, Fusion
-from score.io import atomic_write
 
 log = logging.getLogger("fuse")
 

@@ -13,10 +13,10 @@ import sys
 
 import numpy as np
 
+from common.embeddings import load_embeddings
 from score.bin._backend_io import run_cli, setup_logging
 from score.bin._scoring_io import TrialSet, load_multi_enroll_set, load_trial_set, write_scores
 from score.cosine import l2norm
-from score.embeddings import load_embeddings
 from score.norm import score_norm
 from score.trials import read_score_columns
 

@@ -15,10 +15,10 @@ import sys
 
 import numpy as np
 
+from common.embeddings import iter_embedding_blocks, load_embeddings
+from common.io import atomic_write, read_spk2utt
 from score.bin._backend_io import run_cli, setup_logging
 from score.cosine import l2norm
-from score.embeddings import iter_embedding_blocks, load_embeddings
-from score.io import atomic_write, read_spk2utt
 from score.retrieval import retrieve
 
 

@@ -21,12 +21,13 @@ import sys
 
 import numpy as np
 
+from common.errors import FormatError
+from common.io import read_kv, read_spk2utt
 from score.bin._backend_io import run_cli, setup_logging
 from score.bin._scoring_io import load_multi_enroll_set, load_trial_set, write_scores
 from score.chain import Chain
 from score.cosine import cosine_scores
 from score.enroll import AQE_REFS, ENROLL_MODES, mean_embeddings, multi_enroll_scores
-from score.io import FormatError, read_kv, read_spk2utt
 from score.trials import read_pairs
 
 log = logging.getLogger("score")

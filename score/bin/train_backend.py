@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from common.io import read_kv
 from score.bin._backend_io import load_embeddings, run_cli, setup_logging
 from score.chain import Chain
 from score.classstats import class_stats
-from score.io import read_kv
 
 log = logging.getLogger("train_backend")
 

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 import torch
 
-from pytorch.data.xvectors import read_vectors
-from score.io import read_kv
+from common.embeddings import load_embeddings
+from common.io import read_kv
 
 ROOT = Path(__file__).resolve().parents[2]
 UTILS = ROOT / "utils"
@@ -78,12 +78,12 @@ def test_parallel_extraction_equals_in_process_extraction(tmp_path):
     from pytorch.training.checkpoint import load_model
     exp, data, spk2utt = _setup(tmp_path)
     _run(UTILS / "extract_embeddings.sh", "--nj", 2, exp, data, tmp_path / "emb")
-    emb = read_vectors(tmp_path / "emb/xvector.scp")
+    emb = _read(tmp_path / "emb/xvector.scp")
     src = feats_source(DataDir(data), use_vad=True)
     ref, frames = extract_embeddings(load_model(str(exp), "avg"), src, max_chunk_frames=25, batch_size=1)
     assert sorted(emb) == src.utts
     np.testing.assert_allclose(np.stack([emb[u] for u in src.utts]), ref, atol=1e-4)
-    spk = read_vectors(tmp_path / "emb/spk_xvector.scp")
+    spk = _read(tmp_path / "emb/spk_xvector.scp")
     for s, us in spk2utt.items():
         np.testing.assert_allclose(spk[s], np.mean([emb[u] for u in us], axis=0), atol=1e-5)
     assert read_kv(tmp_path / "emb/utt2num_frames") == {u: str(n) for u, n in zip(src.utts, frames)}
@@ -93,3 +93,7 @@ def test_parallel_extraction_equals_in_process_extraction(tmp_path):
              tmp_path / "emb", check=False)
     assert p.returncode != 0 and "log/extract" in p.stderr
     assert not (tmp_path / "emb/xvector.scp").exists()  # the old table is gone, not left looking complete
+
+
+def _read(scp):
+    return dict(zip(*load_embeddings(scp)))

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from pytorch.data.augment import AugmentSources, Augmenter
+from common.io import read_kv
+from pytorch.data.augment import Augmenter, AugmentSources
 from pytorch.data.options import augment_options
 from pytorch.data.sources import load_sources
 from pytorch.data.wave_dataset import SourceLoader
-from score.io import read_kv
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(not (ROOT / "utils" / "parse_options.sh").exists(),

@@ -1,7 +1,8 @@
 import pytest
 
+from common.errors import ConfigError
+from common.registry import Registry
 from pytorch.config import apply_overrides, load_config, save_resolved
-from pytorch.registry import ConfigError, Registry
 
 reg = Registry("widget")
 

@@ -3,7 +3,7 @@ import kaldiio
 import numpy as np
 import pytest
 
-from score.embeddings import iter_embedding_blocks, load_embeddings, write_embeddings
+from common.embeddings import iter_embedding_blocks, load_embeddings, write_embeddings
 
 
 def test_round_trip_and_blocks(tmp_path):

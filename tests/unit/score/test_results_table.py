@@ -1,8 +1,8 @@
 """results.tsv append/read and the Markdown table."""
 import pytest
 
+from common.errors import FormatError
 from score.bin import results_table
-from score.io import FormatError
 from score.results import COLUMNS, append_result, read_results, render_markdown
 
 M = {"eer": 2.5, "minDCF@0.01": 0.31, "minDCF@0.001": 0.45, "actDCF": 0.4, "Cllr": 0.9}

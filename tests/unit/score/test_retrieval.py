@@ -2,8 +2,9 @@
 import numpy as np
 import pytest
 
-from score.bin import eval_retrieval, retrieve as retrieve_cli
-from score.embeddings import write_embeddings
+from common.embeddings import write_embeddings
+from score.bin import eval_retrieval
+from score.bin import retrieve as retrieve_cli
 from score.retrieval import average_precision, evaluate, iter_blocks, retrieve
 
 

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
+from common.embeddings import write_embeddings
 from score.bin import eval_retrieval
 from score.bin import retrieve as retrieve_cli
-from score.embeddings import write_embeddings
 from score.retrieval import average_precision, evaluate, iter_blocks, retrieve
 
 

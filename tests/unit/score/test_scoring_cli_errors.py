@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
+from common.embeddings import write_embeddings
 from score.bin import norm as norm_cli
 from score.bin import score as score_cli
-from score.embeddings import write_embeddings
 
 
 @pytest.fixture

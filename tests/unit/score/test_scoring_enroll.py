@@ -80,7 +80,7 @@ def test_errors_and_grouping(data):
 
 
 def _scp(tmp_path, name, keys, x):
-    from score.embeddings import write_embeddings
+    from common.embeddings import write_embeddings
     write_embeddings(keys, x, str(tmp_path / f"{name}.ark"), str(tmp_path / f"{name}.scp"))
     return str(tmp_path / f"{name}.scp")
 

@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 
+from common.embeddings import write_embeddings
 from score.bin import norm as norm_cli
 from score.bin import score as score_cli
 from score.cosine import cosine_scores
-from score.embeddings import write_embeddings
 from score.norm import cohort_stats, score_norm
 
 

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from score.io import FormatError
+from common.errors import FormatError
 from score.trials import join_scores, read_sasv_trials, read_scores, read_trials
 
 

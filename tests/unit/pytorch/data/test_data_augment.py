@@ -2,12 +2,11 @@ import numpy as np
 import pytest
 import torch
 
-from pytorch.data.augment import (AugmentSources, Augmenter, add_at_snr, change_speed, reverberate,
-                                  speed_ratio)
+from common.errors import ConfigError
+from pytorch.data.augment import Augmenter, AugmentSources, add_at_snr, change_speed, reverberate, speed_ratio
 from pytorch.data.options import SpecAugOptions, augment_options
 from pytorch.data.sources import Source
 from pytorch.data.specaug import spec_augment
-from pytorch.registry import ConfigError
 
 
 def _snr(clean, mixed):

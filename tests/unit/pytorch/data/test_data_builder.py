@@ -2,9 +2,8 @@ import numpy as np
 import pytest
 import torch
 
+from common.errors import ConfigError, FormatError
 from pytorch.data.builder import build_train_data
-from pytorch.registry import ConfigError
-from score.io import FormatError
 
 LENGTHS = {f"s{k}-u{j}": (f"s{k}", 12 + 9 * j + k) for k in range(4) for j in range(4)}
 

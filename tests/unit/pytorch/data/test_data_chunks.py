@@ -2,10 +2,11 @@ import kaldiio
 import numpy as np
 import pytest
 
+from common.errors import FormatError
+from common.io import read_kv
 from pytorch.data.chunks import random_chunk, read_voiced, repeat_pad
 from pytorch.data.datadir import DataDir, voiced_counts
 from pytorch.data.featreader import FeatReader
-from score.io import FormatError, read_kv
 
 
 def _reader(d):

@@ -4,10 +4,10 @@ import torch
 import yaml
 
 import pytorch.bin.extract as extract_cli
+from common.embeddings import load_embeddings
+from common.io import read_kv
 from pytorch.data.datadir import DataDir
 from pytorch.data.extraction import chunk_starts, extract_embeddings, feats_source
-from pytorch.data.xvectors import read_vectors
-from score.io import read_kv
 
 
 class TinyXvector(torch.nn.Module):
@@ -95,11 +95,11 @@ def test_cli_writes_tables_speaker_means_and_merges_jobs(tmp_path, feats_dir_fac
     monkeypatch.setattr(extract_cli, "load_model", lambda e, c, dev: model)
     out = tmp_path / "emb"
     assert extract_cli.main(["--exp", str(exp), "--data", str(d), "--out", str(out)]) == 0
-    emb = read_vectors(out / "xvector.scp")
+    emb = _read(out / "xvector.scp")
     ref, frames = extract_embeddings(model, feats_source(DataDir(d), True), 12, 1)
     np.testing.assert_allclose(np.stack([emb[u] for u in sorted(LENGTHS)]), ref, atol=1e-5)
     assert read_kv(out / "utt2num_frames") == {u: str(n) for u, (_, n) in LENGTHS.items()}
-    spk = read_vectors(out / "spk_xvector.scp")
+    spk = _read(out / "spk_xvector.scp")
     assert sorted(spk) == ["s0", "s1", "s2"]
     np.testing.assert_allclose(spk["s1"], np.mean([emb[f"s1-u{j}"] for j in range(4)], axis=0), atol=1e-6)
     assert not list(out.glob(".*tmp"))  # no temp files left behind
@@ -112,11 +112,11 @@ def test_cli_writes_tables_speaker_means_and_merges_jobs(tmp_path, feats_dir_fac
     merged = tmp_path / "merged"
     assert extract_cli.main(["--merge", *[str(j / "emb") for j in jobs], "--data", str(d),
                              "--out", str(merged)]) == 0
-    m = read_vectors(merged / "xvector.scp")
+    m = _read(merged / "xvector.scp")
     assert sorted(m) == sorted(emb)
     for u in emb:
         np.testing.assert_allclose(m[u], emb[u], atol=1e-5)
-    np.testing.assert_allclose(read_vectors(merged / "spk_xvector.scp")["s2"], spk["s2"], atol=1e-5)
+    np.testing.assert_allclose(_read(merged / "spk_xvector.scp")["s2"], spk["s2"], atol=1e-5)
     assert read_kv(merged / "utt2num_frames") == read_kv(out / "utt2num_frames")
 
     # A job that did not finish is a clear error, not a partial table.
@@ -143,3 +143,7 @@ def test_cli_errors(tmp_path, feats_dir_factory, monkeypatch, capsys):
     (e / "spk2utt").write_text("enr1 s0-u0 s0-u9\n")
     assert extract_cli.main(["--exp", str(exp), "--data", str(e), "--out", str(tmp_path / "o")]) == 1
     assert "s0-u9" in capsys.readouterr().err
+
+
+def _read(scp):
+    return dict(zip(*load_embeddings(scp)))

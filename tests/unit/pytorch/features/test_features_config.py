@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from common.errors import ConfigError
 from pytorch.features import Fbank, Mfcc, Spectrogram, from_config, load_feature_config, load_vad_config
-from pytorch.registry import ConfigError
 
 CONF = Path(__file__).resolve().parents[4] / "egs" / "mini" / "conf"
 

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
+from common.errors import ConfigError
 from pytorch.features import Fbank, num_frames
 from pytorch.features.options import FbankOptions
-from pytorch.registry import ConfigError
 
 _spec = importlib.util.spec_from_file_location("knf_ref", Path(__file__).with_name("knf_ref.py"))
 ref = importlib.util.module_from_spec(_spec)

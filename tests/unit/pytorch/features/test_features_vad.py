@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
+from common.errors import ConfigError
 from pytorch.features import compute_vad
-from pytorch.registry import ConfigError
 
 
 def kaldi_vad(feats: np.ndarray, threshold=5.0, mean_scale=0.5, context=0, proportion=0.6) -> np.ndarray:

@@ -4,8 +4,8 @@ import math
 import pytest
 import torch
 
+from common.errors import ConfigError
 from pytorch.losses import LOSSES, MarginScheduler, build_loss
-from pytorch.registry import ConfigError
 
 torch.set_num_threads(1)
 

@@ -8,7 +8,8 @@ import pytest
 import torch
 from torch import nn
 
-from pytorch.bin.export import checkpoint_name, main as export_main
+from pytorch.bin.export import checkpoint_name
+from pytorch.bin.export import main as export_main
 from pytorch.export import ExportError, check_parity, export_model, torchscript_bytes
 from pytorch.models import build_model
 

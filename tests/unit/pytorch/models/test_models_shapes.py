@@ -2,8 +2,8 @@
 import pytest
 import torch
 
+from common.errors import ConfigError
 from pytorch.models import MODELS, build_model
-from pytorch.registry import ConfigError
 
 torch.set_num_threads(1)
 

@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from pytorch.registry import ConfigError
+from common.errors import ConfigError
 from pytorch.training.optim import OPTIMIZERS, build_optimizer
 from pytorch.training.schedulers import build_scheduler
 

@@ -4,8 +4,8 @@ import shutil
 import pytest
 import torch
 
+from common.errors import ConfigError
 from pytorch.data.builder import build_train_data
-from pytorch.registry import ConfigError
 from pytorch.training.stages import plan_stages
 from pytorch.training.trainer import Trainer
 

@@ -1,22 +1,21 @@
-"""Small, shared file helpers: atomic writes and Kaldi-style table reading.
-
-Everything here is numpy-free so that both packages (`score`, `pytorch`) and the CLIs can use it.
-"""
+"""Atomic writes and Kaldi-style table reading (no third-party dependency)."""
 from __future__ import annotations
 
 import contextlib
 import os
 import tempfile
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, Iterable, Iterator
+
+from common.errors import FormatError
 
 
-_UMASK = os.umask(0)
-os.umask(_UMASK)
-
-
-class FormatError(ValueError):
-    """A malformed input file; the message names the file, the line and the fix."""
+def _umask() -> int:
+    """The process umask. POSIX has no read-only query, so it is set and restored; done per call rather than
+    at import so that importing this module changes nothing."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 @contextlib.contextmanager
@@ -29,12 +28,17 @@ def atomic_write(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
     try:
         with os.fdopen(fd, mode) as f:
             yield f
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file ordinary permissions
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file ordinary permissions
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def require_file(path: str | os.PathLike, what: str = "file") -> None:
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{path}: no such {what}")
 
 
 def read_table(path: str | os.PathLike, min_cols: int, max_cols: int | None = None) -> list[list[str]]:
@@ -72,3 +76,9 @@ def read_kv(path: str | os.PathLike) -> dict[str, str]:
 def read_spk2utt(path: str | os.PathLike) -> dict[str, list[str]]:
     """`spk utt1 utt2 ...` lines."""
     return {r[0]: r[1:] for r in read_table(path, 2)}
+
+
+def write_kv(path: str | os.PathLike, items: Iterable[tuple[str, object]]) -> None:
+    """Atomically write a `key value` table (utt2num_frames, utt2dur, ...)."""
+    with atomic_write(path) as f:
+        f.writelines(f"{k} {v}\n" for k, v in items)

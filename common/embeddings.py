@@ -1,12 +1,17 @@
-"""Embeddings in Kaldi ark/scp (kaldiio) as (keys, float32 matrix), whole or streamed in blocks."""
+"""Embedding tables in Kaldi ark/scp (xvector.ark/scp, spk_xvector.ark/scp): the one reader and the one writer.
+
+Read as (keys, float32 matrix), whole or streamed in blocks; kaldiio is imported lazily so that importing this
+module costs nothing for code that never touches an ark."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from score.io import atomic_write
+from common.errors import FormatError
+from common.io import atomic_write
 
 
 def load_embeddings(paths: str | Sequence[str]) -> tuple[list[str], np.ndarray]:
@@ -21,15 +26,15 @@ def load_embeddings(paths: str | Sequence[str]) -> tuple[list[str], np.ndarray]:
         for k, v in kaldiio.load_scp_sequential(str(path)):
             v = np.asarray(v, dtype=np.float32).reshape(-1)
             if rows and len(v) != len(rows[0]):
-                raise ValueError(f"{path}: {k} has dim {len(v)}, earlier embeddings have {len(rows[0])}")
+                raise FormatError(f"{path}: {k} has dim {len(v)}, earlier embeddings have {len(rows[0])}")
             keys.append(k)
             rows.append(v)
     if not rows:
-        raise ValueError(f"{', '.join(map(str, paths))}: no embeddings")
+        raise FormatError(f"{', '.join(map(str, paths))}: no embeddings")
     if len(set(keys)) != len(keys):
         seen: set[str] = set()
         dup = next(k for k in keys if k in seen or seen.add(k))
-        raise ValueError(f"{', '.join(map(str, paths))}: key {dup!r} appears twice; "
+        raise FormatError(f"{', '.join(map(str, paths))}: key {dup!r} appears twice; "
                          "each utterance/speaker needs one embedding")
     return keys, np.stack(rows)
 
@@ -48,26 +53,31 @@ def iter_embedding_blocks(path: str, block: int = 65536) -> Iterator[tuple[list[
         if buf is None:
             buf = np.empty((block, len(v)), dtype=np.float32)
         elif len(v) != buf.shape[1]:
-            raise ValueError(f"{path}: {k} has dim {len(v)}, earlier embeddings have {buf.shape[1]}")
+            raise FormatError(f"{path}: {k} has dim {len(v)}, earlier embeddings have {buf.shape[1]}")
         buf[len(keys)] = v
         keys.append(k)
         if len(keys) == block:
             yield keys, buf.copy()
             keys = []
     if buf is None:
-        raise ValueError(f"{path}: no embeddings")
+        raise FormatError(f"{path}: no embeddings")
     if keys:
         yield keys, buf[:len(keys)].copy()
 
 
-def write_embeddings(keys: Iterable[str], x: np.ndarray, ark: str, scp: str) -> None:
-    """Write vectors to ark/scp; both appear only once complete (temp names, then rename)."""
-    import kaldiio
-    tmp_ark, tmp_scp = f"{ark}.tmp", f"{scp}.tmp"
-    with kaldiio.WriteHelper(f"ark,scp:{tmp_ark},{tmp_scp}") as w:
-        for k, v in zip(keys, x):
-            w(k, np.asarray(v, dtype=np.float32))
-    os.replace(tmp_ark, ark)
-    with open(tmp_scp) as f, atomic_write(scp) as out:  # point the scp at the final ark name
-        out.write(f.read().replace(tmp_ark, ark))
-    os.unlink(tmp_scp)
+def write_embeddings(keys: Iterable[str], vectors: Iterable[np.ndarray], ark: str | os.PathLike,
+                     scp: str | os.PathLike) -> int:
+    """Write `key vector` pairs (streamed: `vectors` may be a generator) to ark/scp and return the count.
+    The ark is complete before the scp appears, and both go through temp names, so a killed job never leaves a
+    complete-looking table."""
+    from kaldiio.matio import write_array
+    ark = Path(ark)
+    entries = []
+    with atomic_write(ark, "wb") as f:
+        for key, vec in zip(keys, vectors):
+            f.write(f"{key} ".encode())
+            entries.append((key, f.tell()))
+            write_array(f, np.asarray(vec, dtype=np.float32))
+    with atomic_write(scp) as f:
+        f.writelines(f"{key} {ark}:{off}\n" for key, off in entries)
+    return len(entries)

@@ -9,11 +9,9 @@ from __future__ import annotations
 import inspect
 from typing import Any, Callable, Mapping, TypeVar
 
+from common.errors import ConfigError
+
 T = TypeVar("T", bound=Callable[..., Any])
-
-
-class ConfigError(ValueError):
-    """A config that cannot be built; the message names the section, the key and the valid choices."""
 
 
 class Registry:

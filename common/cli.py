@@ -1,0 +1,63 @@
+"""The one command-line convention of every CLI in `pytorch/bin` and `score/bin`.
+
+Each CLI is `main(argv=None) -> int`, builds its parser with `make_parser` (the module docstring, which holds a
+usage line with an `e.g.:` example, becomes the help text), takes booleans Kaldi-style (`--flag true|false`,
+`add_bool`), and runs its body through `run_main`: errors a user can fix become one line `prog: error: ...`
+and exit code 1, Ctrl-C becomes one line and exit code 130, and logging has one format.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Callable
+
+from common.errors import AsvError
+
+# Errors that describe bad input rather than a bug. KeyError's message is its repr, so it is unwrapped below.
+USER_ERRORS: tuple[type[BaseException], ...] = (AsvError, OSError, ValueError, KeyError)
+
+log = logging.getLogger(__name__)
+
+
+def str2bool(value: str) -> bool:
+    """Kaldi's boolean option values: `true` or `false`, nothing else."""
+    if value == "true":
+        return True
+    if value == "false":
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {value!r}")
+
+
+def make_parser(prog: str, doc: str | None) -> argparse.ArgumentParser:
+    """A parser whose help is the module docstring, kept as written (it holds the usage and the e.g. lines)."""
+    return argparse.ArgumentParser(prog=prog, description=doc,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def add_bool(ap: argparse.ArgumentParser | argparse._ArgumentGroup, flag: str, default: bool,
+             help: str = "") -> None:
+    """Add `flag true|false`; the parsed value is a bool."""
+    ap.add_argument(flag, type=str2bool, default=default, metavar="true|false",
+                    help=f"{help} (default: {str(default).lower()})".strip())
+
+
+def setup_logging(prog: str, verbose: bool = False) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, force=True,
+                        format=f"%(asctime)s {prog} %(levelname)s: %(message)s", datefmt="%H:%M:%S")
+
+
+def run_main(prog: str, body: Callable[[], int | None]) -> int:
+    """Run a CLI body. A user error prints `prog: error: <msg>` (the traceback only at DEBUG level) and
+    returns 1; Ctrl-C prints one line and returns 130, the shell's code for SIGINT."""
+    try:
+        rc = body()
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+    except USER_ERRORS as e:
+        msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
+        log.debug("traceback", exc_info=True)
+        print(f"{prog}: error: {msg}", file=sys.stderr)
+        return 1
+    return 0 if rc is None else int(rc)
