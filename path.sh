@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Source this from a recipe dir (egs/<corpus>/path.sh is a symlink to this file).
 # readlink -f: recipes source this through a symlink, and ROOT must be the repository root.
 ROOT=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd -P)

@@ -2,7 +2,13 @@
 retrieval over a 500k pool, and PLDA (when score.plda exists).
 
 Workload (issue #3): 196 enroll speakers x 17,777 test utterances = 3,484,292 trials, 256-dim
-embeddings, an AS-Norm cohort of 2,793 speaker means, top-300. Prints each figure with its target.
+embeddings, an AS-Norm cohort of 2,793 speaker means, top-300, and a `mean` back-end (trained on the
+cohort) in front of cosine scoring and AS-Norm. Each step is timed three ways:
+- CLI end to end: `python -m score.bin.X` as a subprocess (Python start-up, imports, reading, writing);
+- the plain-numpy baseline bench/plain_backend.py, also a subprocess, on the same files, alternating with
+  the CLI run by run so both see the same machine load; the ratio is baseline / CLI;
+- in process: the CLI's main() called here (no start-up, modules already imported).
+Medians of --repeats runs; the load average is printed. The last lines are a ready-to-paste table.
     . ./path.sh && python bench/backend.py [--workdir /tmp/asvlab_bench] [--parts scoring,retrieval,plda]
 Thread settings come from the environment as they are (OMP_NUM_THREADS etc.).
 """
@@ -12,17 +18,24 @@ import argparse
 import importlib.util
 import os
 import resource
+import statistics
+import subprocess
 import sys
 import time
 import tracemalloc
+from collections.abc import Iterator
 
 import numpy as np
 
 from common.embeddings import write_embeddings
 from score.bin import compute_metrics, norm, score
+from score.chain import Chain
 from score.retrieval import retrieve
+from score.trials import read_scores
 
 N_ENROLL, N_TEST, N_COHORT, DIM, TOP_N = 196, 17_777, 2_793, 256, 300
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PLAIN = os.path.join(ROOT, "bench", "plain_backend.py")
 
 
 def make_workload(d: str, rng: np.random.Generator) -> dict[str, str]:
@@ -30,7 +43,7 @@ def make_workload(d: str, rng: np.random.Generator) -> dict[str, str]:
     test_spk = rng.integers(0, N_ENROLL, N_TEST)
     test = spk[test_spk] + 1.5 * rng.normal(size=(N_TEST, DIM)).astype(np.float32)
     enroll = spk + 0.7 * rng.normal(size=(N_ENROLL, DIM)).astype(np.float32)
-    cohort = rng.normal(size=(N_COHORT, DIM)).astype(np.float32)
+    cohort = rng.normal(size=(N_COHORT, DIM)).astype(np.float32) + 0.3
     ek = [f"spk{i:04d}" for i in range(N_ENROLL)]
     tk = [f"utt{i:06d}" for i in range(N_TEST)]
     paths = {}
@@ -42,6 +55,8 @@ def make_workload(d: str, rng: np.random.Generator) -> dict[str, str]:
         lab = np.where(test_spk[None, :] == np.arange(N_ENROLL)[:, None], "target", "nontarget")
         f.writelines(f"{e} {t} {lab[i, j]}\n" for i, e in enumerate(ek) for j, t in enumerate(tk))
     paths["trials"] = f"{d}/trials"
+    Chain.fit("mean", cohort).save(f"{d}/backend")  # the training mean (here: of the cohort)
+    paths["backend"] = f"{d}/backend"
     return paths
 
 
@@ -54,6 +69,19 @@ def timed(label: str, target: str, fn) -> float:
     return dt
 
 
+def run(argv: list[str], out: str | None = None) -> float:
+    """Wall time of one subprocess (its output file removed first, so every run writes it afresh)."""
+    if out and os.path.exists(out):
+        os.remove(out)
+    env = {**os.environ, "PYTHONPATH": ROOT}
+    t0 = time.perf_counter()
+    res = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+    dt = time.perf_counter() - t0
+    if res.returncode:
+        raise RuntimeError(f"{' '.join(argv)} failed:\n{res.stderr}")
+    return dt
+
+
 PARTS = ("scoring", "retrieval", "plda")
 
 
@@ -61,32 +89,75 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--workdir", default="/tmp/asvlab_bench_backend")
     ap.add_argument("--parts", default=",".join(PARTS), help=f"comma list of {', '.join(PARTS)}")
+    ap.add_argument("--repeats", type=int, default=3, help="alternating CLI / baseline runs per step")
     args = ap.parse_args()
     parts = args.parts.split(",")
     if "scoring" in parts:
-        bench_scoring(args.workdir)
+        bench_scoring(args.workdir, args.repeats)
     if "retrieval" in parts:
         bench_retrieval()
     if "plda" in parts:
         bench_plda()
 
 
-def bench_scoring(d: str) -> None:
+def bench_scoring(d: str, repeats: int) -> None:
     os.makedirs(d, exist_ok=True)
     p = make_workload(d, np.random.default_rng(0))
     print(f"{N_ENROLL} enroll x {N_TEST} test = {N_ENROLL * N_TEST:,} trials, dim {DIM}, "
           f"cohort {N_COHORT}, top-{TOP_N}; {os.cpu_count()} cores")
-    t_cos = timed("cosine scoring, scp -> score file", "part of the <= 13 s target",
-                  lambda: score.main(["--method", "cosine", "--enroll", p["enroll"], "--test", p["test"],
-                                      "--trials", p["trials"], "--out", f"{d}/cos"]))
-    t_as = timed("AS-Norm top-300, scp + score file -> score file", "part of the <= 13 s target",
-                 lambda: norm.main(["--method", "asnorm", "--top-n", str(TOP_N), "--cohort", p["cohort"],
-                                    "--enroll", p["enroll"], "--test", p["test"], "--scores", f"{d}/cos",
-                                    "--out", f"{d}/asnorm"]))
-    print(f"{'cosine + AS-Norm end to end':<58s} {t_cos + t_as:7.2f} s   (target <= 13 s, stretch <= 8 s; "
-          f"WeSpeaker ~20 min + 36 s)")
-    timed("EER + minDCF from the 3.5M-trial score file", "target < 3 s; WeSpeaker 8.5 s",
-          lambda: compute_metrics.main(["--trials", p["trials"], "--scores", f"{d}/asnorm"]))
+    py = sys.executable
+    steps = {  # name: (CLI argv, baseline argv, CLI output, baseline output, target)
+        "cosine scoring, scp -> score file": (
+            [py, "-m", "score.bin.score", "--method", "cosine", "--backend-dir", p["backend"],
+             "--enroll", p["enroll"], "--test", p["test"], "--trials", p["trials"], "--out", f"{d}/cos"],
+            [py, PLAIN, "cosine", p["enroll"], p["test"], p["trials"], p["cohort"], f"{d}/cos.plain"],
+            f"{d}/cos", f"{d}/cos.plain", "<= 1.5 s"),
+        f"AS-Norm top-{TOP_N}, scp + score file -> score file": (
+            [py, "-m", "score.bin.norm", "--method", "asnorm", "--top-n", str(TOP_N), "--cohort", p["cohort"],
+             "--backend-dir", p["backend"], "--enroll", p["enroll"], "--test", p["test"],
+             "--scores", f"{d}/cos", "--out", f"{d}/asnorm"],
+            [py, PLAIN, "asnorm", p["enroll"], p["test"], f"{d}/cos", p["cohort"], p["cohort"], str(TOP_N),
+             f"{d}/asnorm.plain"],
+            f"{d}/asnorm", f"{d}/asnorm.plain", "<= 3 s"),
+        "EER + minDCF + actDCF + Cllr from the score file": (
+            [py, "-m", "score.bin.compute_metrics", "--trials", p["trials"], "--scores", f"{d}/asnorm"],
+            [py, PLAIN, "metrics", p["trials"], f"{d}/asnorm"], None, None, "<= 2 s"),
+    }
+    load0 = os.getloadavg()
+    rows = []
+    for label, (cli, plain, out, plain_out, target) in steps.items():
+        t_cli, t_plain = [], []
+        for _ in range(repeats):  # alternate, so both see the same load
+            t_cli.append(run(cli, out))
+            t_plain.append(run(plain, plain_out))
+        if out:
+            diff = np.abs(read_scores(out)[2] - read_scores(plain_out)[2]).max()
+            agree = f"max |CLI - baseline| = {diff:.1e}"
+        else:
+            agree = "same trials and scores"
+        m_cli, m_plain = statistics.median(t_cli), statistics.median(t_plain)
+        t_in = statistics.median(timed(f"{label} (in process)", target, lambda cli=cli: _in_process(cli))
+                                 for _ in range(repeats))
+        print(f"{label:<58s} CLI {m_cli:6.2f} s, baseline {m_plain:6.2f} s, ratio {m_plain / m_cli:4.1f}x "
+              f"(runs: {' '.join(f'{x:.2f}' for x in t_cli)} / {' '.join(f'{x:.2f}' for x in t_plain)}; {agree})")
+        rows.append((label, m_cli, m_plain, t_in, target))
+    load1 = os.getloadavg()
+    print(f"load average (1, 5, 15 min): before {load0[0]:.1f} {load0[1]:.1f} {load0[2]:.1f}, "
+          f"after {load1[0]:.1f} {load1[1]:.1f} {load1[2]:.1f}; median of {repeats} alternating runs\n")
+    print("| step | asvlab CLI, end to end | plain numpy script | ratio | asvlab in process | target (CLI) |")
+    print("|---|---|---|---|---|---|")
+    for label, m_cli, m_plain, t_in, target in rows:
+        print(f"| {label} | {m_cli:.2f} s | {m_plain:.2f} s | {m_plain / m_cli:.1f}x | {t_in:.2f} s | {target} |")
+    print()
+
+
+def _in_process(argv: list[str]) -> int:
+    """Run a CLI's main() in this process (argv as given to the subprocess, minus `python -m module`)."""
+    module = {"score.bin.score": score, "score.bin.norm": norm, "score.bin.compute_metrics": compute_metrics}
+    out = argv[argv.index("--out") + 1] if "--out" in argv else None
+    if out and os.path.exists(out):
+        os.remove(out)
+    return module[argv[2]].main(argv[3:])
 
 
 def bench_retrieval(n_pool: int = 500_000, n_targets: int = 25, topk: int = 100) -> None:
@@ -94,7 +165,7 @@ def bench_retrieval(n_pool: int = 500_000, n_targets: int = 25, topk: int = 100)
     rng = np.random.default_rng(1)
     targets = rng.normal(size=(n_targets, DIM)).astype(np.float32)
     for block in (16_384, 65_536):
-        def blocks():  # noqa: ANN202
+        def blocks(block: int = block) -> Iterator[tuple[list[str], np.ndarray]]:
             g = np.random.default_rng(2)
             for lo in range(0, n_pool, block):
                 n = min(block, n_pool - lo)

@@ -1,7 +1,7 @@
 """PLDA speed self-check (score.plda): training and trial scoring at the sizes of issue 3.
 
   python bench/plda.py            # both workloads
-  python bench/plda.py --quick    # small sizes, a few seconds
+  python bench/plda.py --quick true    # small sizes, a few seconds
 
 Workload A (WeSpeaker reference: 11 s train, 23 s for 1M trials): 20,000 x 256 embeddings of 1,000
 speakers, 5 EM iterations; 1M trials drawn at random over 4,000 enroll x 20,000 test rows (the
@@ -17,6 +17,7 @@ import time
 
 import numpy as np
 
+from common.cli import add_bool
 from score.plda import PLDA
 
 
@@ -35,7 +36,7 @@ def _time(fn):  # noqa: ANN001, ANN202
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--quick", action="store_true")
+    add_bool(ap, "--quick", False, "small sizes, a few seconds")
     args = ap.parse_args()
     scale = 10 if args.quick else 1
     rng = np.random.default_rng(0)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
-from typing import Callable
+from typing import Callable, Sequence
 
 from common.errors import AsvError
 
@@ -42,9 +43,23 @@ def add_bool(ap: argparse.ArgumentParser | argparse._ArgumentGroup, flag: str, d
                     help=f"{help} (default: {str(default).lower()})".strip())
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever `sys.stderr` is at the time of the record, so a CLI run in-process (tests, notebooks)
+    never logs into a stream that has since been closed."""
+
+    @property
+    def stream(self):  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
 def setup_logging(prog: str, verbose: bool = False) -> None:
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, force=True,
-                        format=f"%(asctime)s {prog} %(levelname)s: %(message)s", datefmt="%H:%M:%S")
+    handler = _StderrHandler()
+    handler.setFormatter(logging.Formatter(f"%(asctime)s {prog} %(levelname)s: %(message)s", "%H:%M:%S"))
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=[handler], force=True)
 
 
 def run_main(prog: str, body: Callable[[], int | None]) -> int:
@@ -61,3 +76,17 @@ def run_main(prog: str, body: Callable[[], int | None]) -> int:
         print(f"{prog}: error: {msg}", file=sys.stderr)
         return 1
     return 0 if rc is None else int(rc)
+
+
+def refuse_overwrite(outputs: dict[str, str | None], inputs: dict[str, str | Sequence[str] | None]) -> None:
+    """Raise when an output path names one of the inputs (also through a link), so no CLI writes over what it
+    reads. Both mappings go from the option name (e.g. `--out`) to its path(s)."""
+    def real(p: str) -> str:
+        return os.path.realpath(p)
+    ins: dict[str, str] = {}
+    for opt, paths in inputs.items():
+        for p in [paths] if isinstance(paths, (str, os.PathLike)) else (paths or []):
+            ins.setdefault(real(p), f"{opt} {p}")
+    for opt, path in outputs.items():
+        if path and real(path) in ins:
+            raise AsvError(f"{opt} {path} is also the input {ins[real(path)]}; write the output to another file")

@@ -55,17 +55,35 @@ def load_yaml(path: str | os.PathLike) -> Any:
         raise ConfigError(f"{path}: invalid YAML: {e}".replace("\n", " ")) from None
 
 
+def _walk(cfg: Any, parts: list[str], create: bool) -> Any:
+    """The node at cfg[parts[0]][parts[1]]...; with `create`, missing mappings are added on the way.
+    KeyError('a.b') names the first part that is missing or sits under a non-mapping."""
+    node = cfg
+    for i, part in enumerate(parts):
+        if isinstance(node, dict) and (create or part in node):
+            node = node.setdefault(part, {})
+        else:
+            raise KeyError(".".join(parts[:i + 1]))
+    return node
+
+
+def get_dotted(cfg: Any, key: str) -> Any:
+    """cfg['a']['b'] for key 'a.b'; KeyError names the first missing part."""
+    return _walk(cfg, key.split("."), create=False)
+
+
 def set_dotted(cfg: dict, key: str, value: Any, where: str) -> None:
     """cfg['a']['b'] = value for key 'a.b' (a deep copy), creating mappings on the way."""
     parts = key.split(".")
     if len(parts) < 2:
         raise ConfigError(f"{where}: key {key!r} must be section.key, e.g. data.num_frames")
-    node = cfg
-    for p in parts[:-1]:
-        node = node.setdefault(p, {})
-        if not isinstance(node, dict):
-            raise ConfigError(f"{where}: {key!r}: {p!r} is not a mapping")
-    node[parts[-1]] = copy.deepcopy(value)
+    try:
+        parent = _walk(cfg, parts[:-1], create=True)
+    except KeyError as e:
+        parent, parts = None, e.args[0].split(".")
+    if not isinstance(parent, dict):
+        raise ConfigError(f"{where}: {key!r}: {'.'.join(parts[:-1])!r} is not a mapping")
+    parent[parts[-1]] = copy.deepcopy(value)
 
 
 def apply_overrides(cfg: dict, overrides: Iterable[str]) -> dict:

@@ -6,12 +6,13 @@ frozen CPU graph, so the TorchScript file loads on any device.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import io
 import logging
 import warnings
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 import torch
@@ -29,6 +30,16 @@ ONNX_OPSET = 17
 
 class ExportError(AsvError, RuntimeError):
     """An export that failed or does not reproduce the eager model."""
+
+
+@contextlib.contextmanager
+def _needs(package: str) -> Iterator[None]:
+    """An optional package (requirements-dev.txt) that is missing becomes a one-line ExportError."""
+    try:
+        yield
+    except ModuleNotFoundError as e:
+        raise ExportError(f"ONNX export needs the package {e.name or package}: pip install "
+                          f"{e.name or package}, or pass --formats torchscript") from None
 
 
 def _export_ready(model: nn.Module) -> nn.Module:
@@ -61,7 +72,7 @@ def onnx_bytes(model: nn.Module, opset: int = ONNX_OPSET) -> bytes:
     batch and frame axes."""
     model = _export_ready(model)
     buf = io.BytesIO()
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _needs("onnx"):
         # The legacy exporter's deprecation notice, and tracer notes on shape checks in forward.
         warnings.simplefilter("ignore")
         torch.onnx.export(model, (_example(model),), buf, dynamo=False, opset_version=opset,
@@ -82,7 +93,8 @@ def _run_torchscript(blob: bytes) -> Callable[[torch.Tensor], np.ndarray]:
 
 
 def _run_onnx(blob: bytes) -> Callable[[torch.Tensor], np.ndarray]:
-    import onnxruntime as ort  # export/test-time dependency only (requirements-dev.txt)
+    with _needs("onnxruntime"):
+        import onnxruntime as ort  # export/test-time dependency only (requirements-dev.txt)
     sess = ort.InferenceSession(blob, providers=["CPUExecutionProvider"])
     return lambda x: sess.run(None, {"feats": x.numpy()})[0]
 
@@ -94,7 +106,8 @@ SUFFIX = {"torchscript": ".ts.pt", "onnx": ".onnx"}
 
 
 def check_parity(model: nn.Module, blob: bytes, fmt: str,
-                 shapes: tuple[tuple[int, int], ...] = ((1, 300), (3, 157)), tol: float = PARITY_TOL) -> float:
+                 shapes: tuple[tuple[int, int], ...] = ((1, 300), (3, 157)),
+                 tol: float = PARITY_TOL) -> float:
     """Max |export - eager| over random inputs of several (batch, frames) shapes; raises
     ExportError above `tol`. Shapes differ from the export example to exercise the dynamic axes."""
     run = RUNNERS[fmt](blob)

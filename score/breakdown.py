@@ -12,6 +12,7 @@ from typing import Mapping
 import numpy as np
 
 from score import metrics
+from score.trials import lookup
 
 
 @dataclass(frozen=True)
@@ -25,13 +26,8 @@ class ConditionRow:
 
 def trial_conditions(ids: np.ndarray, utt2key: Mapping[str, str], source: str) -> np.ndarray:
     """Condition string of each trial side (looked up once per distinct id)."""
-    uniq, inv = np.unique(np.asarray(ids), return_inverse=True)
-    vals = []
-    for key in uniq.tolist():
-        if key not in utt2key:
-            raise KeyError(f"{source}: no entry for {key!r}; every trial id needs a condition")
-        vals.append(utt2key[key])
-    return np.array(vals, dtype=object)[inv]
+    return lookup(utt2key, ids, source)
+
 
 def breakdown(scores: np.ndarray, is_target: np.ndarray, test_cond: np.ndarray,
               enroll_cond: np.ndarray | None = None, p_target: float = 0.01,

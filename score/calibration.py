@@ -14,8 +14,10 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
+from common.errors import AsvError, ConfigError, FormatError
 from common.io import atomic_write
 from score.logreg import LinearLogReg, train_logreg
+from score.trials import lookup
 
 # Quality measure -> (side whose table it reads, table kind, elementwise map). A registry, so
 # adding a measure is one line.
@@ -27,18 +29,6 @@ QUALITY_FEATURES: dict[str, tuple[str, str, Callable[[np.ndarray], np.ndarray]]]
 }
 
 
-def lookup(table: Mapping[str, float], ids: np.ndarray, source: str) -> np.ndarray:
-    """Values of `table` for each id (looked up once per distinct id); a missing id is an error."""
-    uniq, inv = np.unique(np.asarray(ids), return_inverse=True)
-    vals = np.empty(len(uniq))
-    for i, key in enumerate(uniq.tolist()):
-        try:
-            vals[i] = table[key]
-        except KeyError:
-            raise KeyError(f"{source}: no entry for {key!r}; every trial id needs one") from None
-    return vals[inv]
-
-
 def quality_features(names: Sequence[str], enroll_ids: np.ndarray, test_ids: np.ndarray,
                      tables: Mapping[tuple[str, str], Mapping[str, float]],
                      sources: Mapping[tuple[str, str], str] | None = None) -> np.ndarray:
@@ -46,15 +36,15 @@ def quality_features(names: Sequence[str], enroll_ids: np.ndarray, test_ids: np.
     cols = []
     for name in names:
         if name not in QUALITY_FEATURES:
-            raise ValueError(f"unknown quality feature {name!r}; valid: {', '.join(QUALITY_FEATURES)}")
+            raise AsvError(f"unknown quality feature {name!r}; valid: {', '.join(QUALITY_FEATURES)}")
         side, kind, fn = QUALITY_FEATURES[name]
         if (side, kind) not in tables:
-            raise ValueError(f"quality feature {name!r} needs the {side} {kind} table")
+            raise AsvError(f"quality feature {name!r} needs the {side} {kind} table")
         ids = enroll_ids if side == "enroll" else test_ids
         src = (sources or {}).get((side, kind), f"{side} {kind} table")
-        vals = lookup(tables[(side, kind)], ids, src)
+        vals = lookup(tables[(side, kind)], ids, src).astype(np.float64)
         if kind == "dur" and (vals <= 0).any():
-            raise ValueError(f"{src}: durations must be > 0 to take their log")
+            raise FormatError(f"{src}: durations must be > 0 to take their log")
         cols.append(fn(vals))
     return np.stack(cols, axis=1) if cols else np.empty((len(enroll_ids), 0))
 
@@ -73,7 +63,7 @@ class Calibration:
 
     def apply(self, scores: np.ndarray, quality: np.ndarray | None = None) -> np.ndarray:
         if self.quality and quality is None:
-            raise ValueError(f"this QMF calibration needs quality measures: {', '.join(self.quality)}")
+            raise ConfigError(f"this QMF calibration needs quality measures: {', '.join(self.quality)}")
         return self.model.apply(_stack(scores, quality if self.quality else None, self.quality))
 
     def to_json(self) -> dict:
@@ -87,10 +77,10 @@ class Calibration:
             feats, w = list(d["features"]), np.asarray(d["weights"], dtype=np.float64)
             model = LinearLogReg(weights=w, bias=float(d["bias"]), p_target=float(d["p_target"]))
         except (KeyError, TypeError, ValueError) as e:
-            raise ValueError(f"{source}: malformed calibration model ({e}); "
+            raise FormatError(f"{source}: malformed calibration model ({e}); "
                              "retrain with --save-model") from None
         if not feats or feats[0] != "score" or len(feats) != len(w):
-            raise ValueError(f"{source}: features {feats} do not match {len(w)} weights")
+            raise FormatError(f"{source}: features {feats} do not match {len(w)} weights")
         return cls(model=model, quality=feats[1:])
 
     def save(self, path: str | os.PathLike) -> None:
@@ -103,7 +93,7 @@ class Calibration:
             try:
                 d = json.load(f)
             except json.JSONDecodeError as e:
-                raise ValueError(f"{path}: not a calibration model JSON ({e})") from None
+                raise FormatError(f"{path}: not a calibration model JSON ({e})") from None
         return cls.from_json(d, str(path))
 
     def describe(self) -> str:
@@ -114,13 +104,13 @@ class Calibration:
 def _stack(scores: np.ndarray, quality: np.ndarray | None, names: Sequence[str]) -> np.ndarray:
     s = np.asarray(scores, dtype=np.float64).reshape(-1, 1)
     if not np.isfinite(s).all():
-        raise ValueError("scores contain NaN or inf")
+        raise FormatError("scores contain NaN or inf")
     if quality is None:
         return s
     q = np.asarray(quality, dtype=np.float64)
     if q.shape != (len(s), len(names)):
-        raise ValueError(f"quality measures: expected shape {(len(s), len(names))}, got {q.shape}")
+        raise FormatError(f"quality measures: expected shape {(len(s), len(names))}, got {q.shape}")
     if not np.isfinite(q).all():
-        raise ValueError("quality measures contain NaN or inf")
+        raise FormatError("quality measures contain NaN or inf")
     return np.hstack([s, q])
 

@@ -14,7 +14,9 @@ from typing import Any, Protocol, Sequence
 import numpy as np
 import yaml
 
+from common.errors import ConfigError, FormatError
 from common.io import atomic_write
+from common.registry import Registry
 from score.plda import PLDA
 from score.transforms import TRANSFORMS
 
@@ -31,28 +33,28 @@ class Step(Protocol):
     def from_dict(cls, d: dict[str, np.ndarray]) -> "Step": ...
 
 
-STEPS: dict[str, Any] = {**TRANSFORMS, PLDA.name: PLDA}
+STEPS = Registry("step")  # every chain step: the transforms, then plda (which must come last)
+for _name in TRANSFORMS.names():
+    STEPS.add(_name, TRANSFORMS.get(_name))
+STEPS.add(PLDA.name, PLDA)
 CHAIN_FILE = "chain.yaml"
-
-
-def _valid() -> str:
-    return ", ".join(sorted(STEPS))
 
 
 def parse_spec(spec: str | Sequence[str]) -> list[tuple[str, str | None]]:
     """'mean,lda:200,plda' or ['mean', 'lda:200', 'plda'] -> [(name, arg or None), ...], validated."""
     items = [s.strip() for s in spec.split(",")] if isinstance(spec, str) else [str(s).strip() for s in spec]
     if not items or any(not s for s in items):
-        raise ValueError(f"chain {spec!r}: empty step; write steps like 'mean,lda:200,lnorm,plda'")
+        raise ConfigError(f"chain {spec!r}: empty step; write steps like 'mean,lda:200,lnorm,plda'")
     out = []
     for item in items:
         name, _, arg = item.partition(":")
         if name not in STEPS:
-            raise ValueError(f"chain {spec!r}: unknown step {name!r}; valid steps: {_valid()}")
+            raise ConfigError(f"chain {spec!r}: unknown step {name!r}; "
+                              f"choose one of: {', '.join(STEPS.names())}")
         out.append((name, arg or None))
     for name, _ in out[:-1]:
         if name == PLDA.name:
-            raise ValueError(f"chain {spec!r}: 'plda' must be the last step")
+            raise ConfigError(f"chain {spec!r}: 'plda' must be the last step")
     return out
 
 
@@ -77,10 +79,10 @@ class Chain:
         """Fit each step on the output of the previous ones."""
         parsed = parse_spec(spec)
         if np.asarray(x).ndim != 2 or len(x) == 0:
-            raise ValueError(f"chain {spec!r}: empty or non-2-D training set (shape {np.shape(x)})")
+            raise ConfigError(f"chain {spec!r}: empty or non-2-D training set (shape {np.shape(x)})")
         steps = []
         for name, arg in parsed:
-            step = STEPS[name].fit_spec(arg, x, labels)
+            step = STEPS.get(name).fit_spec(arg, x, labels)
             log.info("fitted %s on %d x %d", step.spec, *np.shape(x))
             steps.append(step)
             if not isinstance(step, PLDA):
@@ -99,7 +101,7 @@ class Chain:
         """A copy whose PLDA is adapted (Kaldi ivector-adapt-plda) to in-domain rows, passed through
         the chain's transforms first."""
         if self.plda is None:
-            raise ValueError(f"chain {self.spec!r} has no plda step to adapt")
+            raise ConfigError(f"chain {self.spec!r} has no plda step to adapt")
         plda = self.plda.adapt(self.transform(x_indomain), within_covar_scale, between_covar_scale)
         return Chain(self.steps[:-1] + [plda])
 
@@ -125,17 +127,18 @@ class Chain:
         with open(path) as f:
             cfg = yaml.safe_load(f)
         if not isinstance(cfg, dict) or not isinstance(cfg.get("steps"), list):
-            raise ValueError(f"{path}: malformed, expected a mapping with a 'steps' list")
+            raise FormatError(f"{path}: malformed, expected a mapping with a 'steps' list")
         steps = []
         for entry in cfg["steps"]:
             name = str(entry.get("step", "")).split(":")[0]
             if name not in STEPS:
-                raise ValueError(f"{path}: unknown step {entry.get('step')!r}; valid steps: {_valid()}")
+                raise FormatError(f"{path}: unknown step {entry.get('step')!r}; choose one of: "
+                                  f"{', '.join(STEPS.names())}")
             npz = d / str(entry.get("file"))
             if not npz.is_file():
                 raise FileNotFoundError(f"{path}: step {entry['step']!r} file {npz} is missing; "
                                         "retrain the back-end")
             with np.load(npz) as z:
-                steps.append(STEPS[name].from_dict(dict(z)))
+                steps.append(STEPS.get(name).from_dict(dict(z)))
         parse_spec([s.spec for s in steps])  # re-validate order (plda last)
         return cls(steps)

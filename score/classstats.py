@@ -6,8 +6,11 @@ which is much faster than np.add.at for [N, D] data.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
+
+from common.errors import AsvError
 
 
 @dataclass(frozen=True)
@@ -27,20 +30,24 @@ class ClassStats:
         return self.means.shape[1]
 
 
-def check_matrix(x: np.ndarray, what: str = "embeddings", dim: int | None = None) -> np.ndarray:
-    """A finite, non-empty 2-D float64 matrix, or a ValueError saying what is wrong."""
+def check_matrix(x: np.ndarray, what: str = "embeddings", dim: int | None = None,
+                 ids: Sequence[str] | None = None) -> np.ndarray:
+    """A finite, non-empty 2-D float64 matrix, or an AsvError saying what is wrong; with `ids` (one per row,
+    e.g. the scp keys) a non-finite row is named by its id."""
     x = np.asarray(x)
     if x.ndim != 2:
-        raise ValueError(f"{what}: expected a 2-D [N, D] matrix, got shape {x.shape}")
+        raise AsvError(f"{what}: expected a 2-D [N, D] matrix, got shape {x.shape}")
     if x.shape[0] == 0:
-        raise ValueError(f"{what}: empty set (0 rows); check the scp/utt2spk you passed")
+        raise AsvError(f"{what}: empty set (0 rows); check the scp/utt2spk you passed")
     if dim is not None and x.shape[1] != dim:
-        raise ValueError(f"{what}: dimension mismatch, model expects {dim}-dim input, got {x.shape[1]}-dim; "
-                         f"use embeddings from the same extractor/chain the model was trained on")
+        raise AsvError(f"{what}: dimension mismatch, model expects {dim}-dim input, got {x.shape[1]}-dim; "
+                       f"use embeddings from the same extractor/chain the model was trained on")
     x = x.astype(np.float64, copy=False)
-    if not np.isfinite(x).all():
-        bad = int(np.flatnonzero(~np.isfinite(x).all(axis=1))[0])
-        raise ValueError(f"{what}: row {bad} has NaN or inf values")
+    finite = np.isfinite(x).all(axis=1)
+    if not finite.all():
+        bad = int(np.argmin(finite))
+        who = f"{ids[bad]!r}" if ids is not None else f"row {bad}"
+        raise AsvError(f"{what}: {who} has NaN or inf values; re-extract it or drop it")
     return x
 
 
@@ -49,7 +56,7 @@ def class_stats(x: np.ndarray, labels: np.ndarray) -> ClassStats:
     x = check_matrix(x)
     labels = np.asarray(labels)
     if labels.shape != (x.shape[0],):
-        raise ValueError(f"labels: expected {x.shape[0]} labels (one per row), got shape {labels.shape}")
+        raise AsvError(f"labels: expected {x.shape[0]} labels (one per row), got shape {labels.shape}")
     classes, inv = np.unique(labels, return_inverse=True)
     order = np.argsort(inv, kind="stable")
     counts = np.bincount(inv, minlength=len(classes)).astype(np.int64)
@@ -63,3 +70,23 @@ def class_stats(x: np.ndarray, labels: np.ndarray) -> ClassStats:
     within = 0.5 * (within + within.T)
     return ClassStats(classes=classes, counts=counts, means=means_c + mu,
                       within_scatter=within, num_rows=x.shape[0])
+
+
+def within_scatter_problem(st: ClassStats) -> tuple[str, int] | None:
+    """Why the within-class scatter cannot be inverted (a sentence) and its usable rank, or None when it is
+    well conditioned.
+
+    Its rank is at most (samples - speakers): below the dimension, a model that inverts it (LDA, PLDA) puts
+    unbounded weight on the directions where the training data happen to have no within-class spread."""
+    n, c, d = st.num_rows, st.num_classes, st.dim
+    if n < d:
+        return f"fewer samples ({n}) than dimensions ({d})", n - c
+    if n - c < d:
+        return (f"the within-class scatter is singular: {n} samples of {c} speakers leave {n - c} "
+                f"within-class degrees of freedom for {d} dimensions"), n - c
+    ev = np.linalg.eigvalsh(st.within_scatter)
+    rank = int((ev > 1e-10 * max(ev[-1], np.finfo(float).tiny)).sum())
+    if rank < d:
+        return (f"the within-class scatter is singular (rank {rank} of {d}): duplicated or collinear "
+                "embeddings"), rank
+    return None

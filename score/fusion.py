@@ -14,6 +14,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from common.errors import ConfigError, FormatError
 from common.io import atomic_write
 from score.logreg import train_logreg
 
@@ -29,14 +30,14 @@ def _fixed(w: np.ndarray, dev: np.ndarray | None, labels: np.ndarray | None,
 def _mean(n_sys: int, weights: Sequence[float] | None, dev: np.ndarray | None, labels: np.ndarray | None,
           p_target: float) -> tuple[np.ndarray, float]:
     if weights is not None:
-        raise ValueError("fusion method 'mean' takes no weights; use --method weighted")
+        raise ConfigError("fusion method 'mean' takes no weights; use --method weighted")
     return _fixed(np.full(n_sys, 1.0 / n_sys), dev, labels, p_target)
 
 
 def _weighted(n_sys: int, weights: Sequence[float] | None, dev: np.ndarray | None, labels: np.ndarray | None,
               p_target: float) -> tuple[np.ndarray, float]:
     if weights is None or len(weights) != n_sys:
-        raise ValueError(f"fusion method 'weighted' needs {n_sys} weights (one per system), "
+        raise ConfigError(f"fusion method 'weighted' needs {n_sys} weights (one per system), "
                          f"got {0 if weights is None else len(weights)}")
     return _fixed(np.asarray(weights, dtype=np.float64), dev, labels, p_target)
 
@@ -44,9 +45,9 @@ def _weighted(n_sys: int, weights: Sequence[float] | None, dev: np.ndarray | Non
 def _logreg(n_sys: int, weights: Sequence[float] | None, dev: np.ndarray | None, labels: np.ndarray | None,
             p_target: float) -> tuple[np.ndarray, float]:
     if weights is not None:
-        raise ValueError("fusion method 'logreg' learns its weights; drop --weights")
+        raise ConfigError("fusion method 'logreg' learns its weights; drop --weights")
     if dev is None:
-        raise ValueError("fusion method 'logreg' needs dev trials and dev scores to train on")
+        raise ConfigError("fusion method 'logreg' needs dev trials and dev scores to train on")
     m = train_logreg(dev, labels, p_target)
     return m.weights, m.bias
 
@@ -69,11 +70,11 @@ class Fusion:
               p_target: float = 0.01) -> "Fusion":
         """dev_scores [N, M] with dev_is_target [N] (both or neither)."""
         if method not in FUSION_METHODS:
-            raise ValueError(f"unknown fusion method {method!r}; choose one of: {', '.join(FUSION_METHODS)}")
+            raise ConfigError(f"unknown fusion method {method!r}; choose one of: {', '.join(FUSION_METHODS)}")
         if n_systems < 1:
-            raise ValueError("fusion needs at least one system")
+            raise ConfigError("fusion needs at least one system")
         if (dev_scores is None) != (dev_is_target is None):
-            raise ValueError("fusion: dev scores and dev trial labels go together")
+            raise ConfigError("fusion: dev scores and dev trial labels go together")
         if dev_scores is not None:
             dev_scores = _check(dev_scores, n_systems, "dev")
         w, b = FUSION_METHODS[method](n_systems, weights, dev_scores, dev_is_target, p_target)
@@ -96,14 +97,15 @@ class Fusion:
                 return cls(method=str(d["method"]), weights=np.asarray(d["weights"], dtype=np.float64),
                            bias=float(d["bias"]), calibrated=bool(d["calibrated"]))
             except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
-                raise ValueError(f"{path}: not a fusion model JSON ({e}); "
+                raise FormatError(f"{path}: not a fusion model JSON ({e}); "
                                  "retrain with --save-model") from None
 
 
 def _check(scores: np.ndarray, n_sys: int, what: str) -> np.ndarray:
     s = np.asarray(scores, dtype=np.float64)
     if s.ndim != 2 or s.shape[1] != n_sys:
-        raise ValueError(f"fusion: {what} scores must be [N, {n_sys}] (one column per system), got {s.shape}")
+        raise FormatError(f"fusion: {what} scores must be [N, {n_sys}] (one column per system), "
+                          f"got {s.shape}")
     if not np.isfinite(s).all():
-        raise ValueError(f"fusion: {what} scores contain NaN or inf")
+        raise FormatError(f"fusion: {what} scores contain NaN or inf")
     return s

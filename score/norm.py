@@ -11,26 +11,35 @@ import numpy as np
 
 from score.cosine import l2norm
 
+CHUNK = 1 << 16  # trials per normalisation step
 
-def cohort_stats(x: np.ndarray, cohort: np.ndarray, top_n: int | None, block: int = 2048
-                 ) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and std of each row's cosine scores against the cohort (top_n highest, or all if None)."""
+
+def cohort_stats(x: np.ndarray, cohort: np.ndarray, top_n: int | None, rows: np.ndarray | None = None,
+                 cells: int = 1 << 22) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and std of each row's cosine scores against the cohort (top_n highest, or all if None).
+
+    With `rows`, only those rows are computed (the others are NaN): the ids a trial list uses. The float32
+    score matrix is built `cells` at a time, and the top n are selected by np.partition (O(cohort) per row).
+    """
     if len(cohort) == 0:
         raise ValueError("empty cohort: give the training speakers' mean embeddings")
     if top_n is not None and top_n > len(cohort):
         raise ValueError(f"cohort has {len(cohort)} speakers, fewer than --top-n {top_n}; lower --top-n")
     if x.shape[1] != cohort.shape[1]:
         raise ValueError(f"embedding dim {x.shape[1]} != cohort dim {cohort.shape[1]}")
-    x, c = l2norm(x), l2norm(cohort)
-    mu = np.empty(len(x))
-    sd = np.empty(len(x))
-    for lo in range(0, len(x), block):
-        s = x[lo:lo + block] @ c.T
+    c = l2norm(cohort)
+    rows = np.arange(len(x)) if rows is None else np.asarray(rows)
+    mu = np.full(len(x), np.nan)
+    sd = np.full(len(x), np.nan)
+    step = max(1, cells // len(c))
+    for lo in range(0, len(rows), step):
+        r = rows[lo:lo + step]
+        s = l2norm(x[r]) @ c.T
         if top_n is not None and top_n < s.shape[1]:
             s = np.partition(s, s.shape[1] - top_n, axis=1)[:, -top_n:]
         s = s.astype(np.float64)
-        mu[lo:lo + block] = s.mean(1)
-        sd[lo:lo + block] = np.maximum(s.std(1), 1e-8)
+        mu[r] = s.mean(1)
+        sd[r] = np.maximum(s.std(1), 1e-8)
     return mu, sd
 
 
@@ -38,11 +47,17 @@ def normalize(scores: np.ndarray, e_idx: np.ndarray, t_idx: np.ndarray,
               enroll_stats: tuple[np.ndarray, np.ndarray], test_stats: tuple[np.ndarray, np.ndarray]
               ) -> np.ndarray:
     (mu_e, sd_e), (mu_t, sd_t) = enroll_stats, test_stats
-    return 0.5 * ((scores - mu_e[e_idx]) / sd_e[e_idx] + (scores - mu_t[t_idx]) / sd_t[t_idx])
+    out = np.empty(len(scores))
+    for lo in range(0, len(scores), CHUNK):  # in chunks, so the temporaries stay in cache
+        s, e, t = scores[lo:lo + CHUNK], e_idx[lo:lo + CHUNK], t_idx[lo:lo + CHUNK]
+        out[lo:lo + CHUNK] = 0.5 * ((s - mu_e[e]) / sd_e[e] + (s - mu_t[t]) / sd_t[t])
+    return out
 
 
 def score_norm(method: str, scores: np.ndarray, enroll: np.ndarray, test: np.ndarray,
                e_idx: np.ndarray, t_idx: np.ndarray, cohort: np.ndarray, top_n: int = 300) -> np.ndarray:
     """`snorm` uses the whole cohort; `asnorm` the top_n most similar cohort speakers per side."""
     n = {"snorm": None, "asnorm": top_n}[method]
-    return normalize(scores, e_idx, t_idx, cohort_stats(enroll, cohort, n), cohort_stats(test, cohort, n))
+    used = [np.flatnonzero(np.bincount(i, minlength=len(x))) for i, x in ((e_idx, enroll), (t_idx, test))]
+    return normalize(scores, e_idx, t_idx, cohort_stats(enroll, cohort, n, used[0]),
+                     cohort_stats(test, cohort, n, used[1]))

@@ -13,16 +13,20 @@ from __future__ import annotations
 import logging
 
 import numpy as np
-import scipy.linalg
 
-from score.classstats import check_matrix, class_stats
+from common.errors import AsvError, ConfigError
+from score.classstats import check_matrix, class_stats, within_scatter_problem
+from score.cosine import grid_scores
 
 log = logging.getLogger(__name__)
+
+EM_ITERS = 10  # default EM iterations (Kaldi's ivector-compute-plda --num-em-iters)
 
 
 def _diagonalise(within: np.ndarray, between: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """T (rows sorted by decreasing psi) with T W T^T = I and T B T^T = diag(psi)."""
     c = np.linalg.cholesky(within)
+    import scipy.linalg  # here, not at the top: scoring CLIs load a PLDA without paying for scipy's import
     c_inv = scipy.linalg.solve_triangular(c, np.eye(len(c)), lower=True)  # C^-1 W C^-T = I
     b_proj = c_inv @ between @ c_inv.T
     psi, u = np.linalg.eigh(0.5 * (b_proj + b_proj.T))
@@ -37,11 +41,12 @@ class PLDA:
     """Fitted two-covariance PLDA: `mean` [D], `transform` [D, D], `psi` [D]."""
     name = "plda"
 
-    def __init__(self, mean: np.ndarray, transform: np.ndarray, psi: np.ndarray) -> None:
+    def __init__(self, mean: np.ndarray, transform: np.ndarray, psi: np.ndarray,
+                 n_iter: int = EM_ITERS) -> None:
         self.mean = np.asarray(mean, dtype=np.float64)
         self.transform = np.asarray(transform, dtype=np.float64)
         self.psi = np.asarray(psi, dtype=np.float64)
-        self.n_iter = 10
+        self.n_iter = n_iter  # EM iterations it was trained with (kept in its spec)
 
     @property
     def dim(self) -> int:
@@ -60,14 +65,24 @@ class PLDA:
 
     # -- training ---------------------------------------------------------------------------------
     @classmethod
-    def fit(cls, x: np.ndarray, labels: np.ndarray, n_iter: int = 10) -> "PLDA":
-        """EM training on rows `x` [N, D] with speaker `labels` [N]."""
+    def fit(cls, x: np.ndarray, labels: np.ndarray, n_iter: int = EM_ITERS) -> "PLDA":
+        """EM training on rows `x` [N, D] with speaker `labels` [N].
+
+        Refuses a training set whose within-class scatter is singular (fewer samples than speakers plus
+        dimensions): EM then drives the within-class variance to ~0 in some directions and the LLRs to
+        ~1e9, so the fix (an LDA step first) is asked for instead of scores that look valid."""
         st = class_stats(x, labels)
         d, n_cls = st.dim, st.num_classes
+        log.info("plda: %d speakers, %d samples, %d dims, %d EM iterations", n_cls, st.num_rows, d, n_iter)
         if n_cls < 2:
-            raise ValueError(f"plda: needs at least 2 speakers in the training set, got {n_cls}")
+            raise AsvError(f"plda: needs at least 2 speakers in the training set, got {n_cls}")
         if n_iter < 1:
-            raise ValueError(f"plda: n_iter must be >= 1, got {n_iter}")
+            raise ConfigError(f"plda: n_iter must be >= 1, got {n_iter}")
+        problem = within_scatter_problem(st)
+        if problem:
+            k = max(1, min(n_cls - 1, problem[1]))
+            raise AsvError(f"plda: {problem[0]}; reduce the dimension first with an LDA step, e.g. "
+                           f"mean,lda:{k},lnorm,plda, or train on more data")
         mean = st.means.mean(axis=0)  # Kaldi: mean of class means (each class weight 1)
         m = st.means - mean  # [C, D] centred class means
         n = st.counts.astype(np.float64)[:, None]  # [C, 1]
@@ -88,22 +103,21 @@ class PLDA:
             between, within = 0.5 * (between + between.T), 0.5 * (within + within.T)
             log.debug("plda iter %d: trace(W)=%.4g trace(B)=%.4g", it, np.trace(within), np.trace(between))
         t, psi = _diagonalise(within, between)
-        obj = cls(mean, t, psi)
-        obj.n_iter = n_iter
-        return obj
+        return cls(mean, t, psi, n_iter)
 
     # -- chain protocol ---------------------------------------------------------------------------
     @property
     def spec(self) -> str:
-        return "plda" if self.n_iter == 10 else f"plda:{self.n_iter}"
+        return "plda" if self.n_iter == EM_ITERS else f"plda:{self.n_iter}"
 
     @classmethod
     def fit_spec(cls, arg: str | None, x: np.ndarray, labels: np.ndarray | None) -> "PLDA":
         if arg is not None and (not arg.isdigit() or int(arg) < 1):
-            raise ValueError(f"plda takes an optional number of EM iterations, e.g. plda:10; got plda:{arg}")
+            raise ConfigError(f"plda takes an optional number of EM iterations, e.g. plda:{EM_ITERS}; "
+                              f"got plda:{arg}")
         if labels is None:
-            raise ValueError("plda: needs speaker labels (utt2spk) to train")
-        return cls.fit(x, labels, n_iter=int(arg) if arg else 10)
+            raise AsvError("plda: needs speaker labels (utt2spk) to train")
+        return cls.fit(x, labels, n_iter=int(arg) if arg else EM_ITERS)
 
     def to_dict(self) -> dict[str, np.ndarray]:
         return {"mean": self.mean, "transform": self.transform, "psi": self.psi,
@@ -111,9 +125,7 @@ class PLDA:
 
     @classmethod
     def from_dict(cls, d: dict[str, np.ndarray]) -> "PLDA":
-        obj = cls(d["mean"], d["transform"], d["psi"])
-        obj.n_iter = int(d.get("n_iter", 10))
-        return obj
+        return cls(d["mean"], d["transform"], d["psi"], int(d.get("n_iter", EM_ITERS)))
 
     def save(self, path: str) -> None:
         from common.io import atomic_write
@@ -172,8 +184,9 @@ class PLDA:
                      n_enroll: np.ndarray | int | None = None, block: int = 1 << 14) -> np.ndarray:
         """LLR of trials (enroll[e_idx[k]], test[t_idx[k]]): [N] float64.
 
-        A dense trial list (e.g. a full cross product) is scored as matmuls over blocks of enroll
-        rows and gathered; a sparse one as row-wise dot products in blocks. Memory stays bounded.
+        A trial list dense over the ids it uses (e.g. a full cross product) is scored as matmuls over
+        blocks of that grid and gathered (score.cosine.grid_scores); a sparse one as row-wise dot products
+        in blocks. Memory stays bounded.
         """
         e_idx, t_idx = np.asarray(e_idx), np.asarray(t_idx)
         if e_idx.shape != t_idx.shape or e_idx.ndim != 1:
@@ -183,14 +196,12 @@ class PLDA:
             if len(idx) and (idx.min() < 0 or idx.max() >= rows):
                 raise ValueError(f"plda: {what} out of range [0, {rows})")
         lin, const, group, q, u = self._terms(enroll, test, n_enroll)
-        out = const[e_idx] + q[group[e_idx], t_idx]
-        if len(lin) * len(u) <= 4 * len(e_idx) + (1 << 20):
-            step = max(1, (1 << 23) // max(1, len(u)))  # <= 64 MB of scores per block
-            for e0 in range(0, len(lin), step):
-                sel = np.flatnonzero((e_idx >= e0) & (e_idx < e0 + step))
-                if len(sel):
-                    out[sel] += (lin[e0:e0 + step] @ u.T)[e_idx[sel] - e0, t_idx[sel]]
+        # Dense: the grid of the ids the trials use, in blocks; summed in the same order as the row-wise path.
+        out = grid_scores(lambda re, rt: (const[re, None] + q[group[re, None], rt]) + lin[re] @ u[rt].T,
+                          e_idx, t_idx, len(lin), len(u))
+        if out is not None:
             return out
+        out = const[e_idx] + q[group[e_idx], t_idx]
         for s in range(0, len(e_idx), block):
             ei, ti = e_idx[s:s + block], t_idx[s:s + block]
             out[s:s + block] += np.einsum("ij,ij->i", lin[ei], u[ti])
@@ -228,6 +239,4 @@ class PLDA:
         within = comb_inv @ w2 @ comb_inv.T
         between = comb_inv @ b2 @ comb_inv.T
         t, psi = _diagonalise(0.5 * (within + within.T), 0.5 * (between + between.T))
-        obj = PLDA(mean, t, psi)
-        obj.n_iter = self.n_iter
-        return obj
+        return PLDA(mean, t, psi, self.n_iter)

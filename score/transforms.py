@@ -6,25 +6,18 @@ Each transform is a class registered under a short name (`mean`, `lda`, `whiten`
 """
 from __future__ import annotations
 
-from typing import Callable, ClassVar, TypeVar
+import logging
+from typing import ClassVar
 
 import numpy as np
-import scipy.linalg
 
-from score.classstats import check_matrix, class_stats
+from common.errors import AsvError, ConfigError
+from common.registry import Registry
+from score.classstats import check_matrix, class_stats, within_scatter_problem
 
-TRANSFORMS: dict[str, type["Transform"]] = {}
-T = TypeVar("T", bound=type)
+log = logging.getLogger(__name__)
 
-
-def register(name: str) -> Callable[[T], T]:
-    def deco(cls: T) -> T:
-        if name in TRANSFORMS:
-            raise ValueError(f"transform {name!r} registered twice")
-        cls.name = name
-        TRANSFORMS[name] = cls
-        return cls
-    return deco
+TRANSFORMS = Registry("step")
 
 
 class Transform:
@@ -32,9 +25,15 @@ class Transform:
     name: ClassVar[str] = ""
     needs_labels: ClassVar[bool] = False
 
+    def __init_subclass__(cls, name: str, **kwargs: object) -> None:
+        """`class LDA(Transform, name="lda")` registers the class under its chain name."""
+        super().__init_subclass__(**kwargs)
+        cls.name = name
+        TRANSFORMS.add(name, cls)
+
     def __init__(self, arg: str | None = None) -> None:
         if arg is not None:
-            raise ValueError(f"chain step {self.name!r} takes no argument, got {self.name}:{arg}")
+            raise ConfigError(f"chain step {self.name!r} takes no argument, got {self.name}:{arg}")
         self.in_dim: int | None = None
 
     # -- chain protocol -------------------------------------------------------------------------
@@ -49,7 +48,7 @@ class Transform:
     def fit(self, x: np.ndarray, labels: np.ndarray | None = None) -> "Transform":
         x = check_matrix(x, f"{self.name} training data")
         if self.needs_labels and labels is None:
-            raise ValueError(f"{self.name}: needs speaker labels (utt2spk) to train")
+            raise AsvError(f"{self.name}: needs speaker labels (utt2spk) to train")
         self.in_dim = x.shape[1]
         self._fit(x, labels)
         return self
@@ -85,8 +84,7 @@ class Transform:
         pass
 
 
-@register("mean")
-class MeanSubtraction(Transform):
+class MeanSubtraction(Transform, name="mean"):
     """Subtract the training-set mean."""
 
     def _fit(self, x: np.ndarray, labels: np.ndarray | None) -> None:
@@ -102,8 +100,7 @@ class MeanSubtraction(Transform):
         self.mean = d["mean"]
 
 
-@register("lnorm")
-class LengthNorm(Transform):
+class LengthNorm(Transform, name="lnorm"):
     """Scale each row to unit Euclidean length (no parameters)."""
 
     def _fit(self, x: np.ndarray, labels: np.ndarray | None) -> None:
@@ -114,8 +111,7 @@ class LengthNorm(Transform):
         return x / np.maximum(norm, 1e-12)
 
 
-@register("lda")
-class LDA(Transform):
+class LDA(Transform, name="lda"):
     """Project to the k directions maximising between- over within-class scatter (Fisher criterion).
 
     Solves the generalized problem Sb v = l Sw v with Sw regularised by `reg * trace(Sw)/D * I`
@@ -128,7 +124,7 @@ class LDA(Transform):
     def __init__(self, arg: str | None = None) -> None:
         self.in_dim = None
         if arg is None or not arg.isdigit() or int(arg) < 1:
-            raise ValueError(f"lda needs a positive output dimension, e.g. lda:200; got {self.name}:{arg}")
+            raise ConfigError(f"lda needs a positive output dimension, e.g. lda:200; got {self.name}:{arg}")
         self.k = int(arg)
 
     @property
@@ -137,19 +133,36 @@ class LDA(Transform):
 
     def _fit(self, x: np.ndarray, labels: np.ndarray | None) -> None:
         st = class_stats(x, labels)
-        if st.num_classes < 2:
-            raise ValueError(f"lda: needs at least 2 speakers in the training set, got {st.num_classes}")
-        if self.k > min(st.num_classes - 1, st.dim):
-            raise ValueError(f"lda:{self.k}: output dim must be <= min(#speakers-1, input dim) = "
-                             f"{min(st.num_classes - 1, st.dim)} ({st.num_classes} speakers, {st.dim}-dim)")
+        n, c, d = st.num_rows, st.num_classes, st.dim
+        log.info("lda: %d speakers, %d samples, %d dims -> %d", c, n, d, self.k)
+        if c < 2:
+            raise AsvError(f"lda: needs at least 2 speakers in the training set, got {c}")
+        if self.k > min(c - 1, d):
+            raise ConfigError(f"lda:{self.k}: output dim must be <= min(#speakers-1, input dim) = "
+                              f"{min(c - 1, d)} ({c} speakers, {d}-dim)")
         self.mean = x.mean(axis=0)
-        sw = st.within_scatter / st.num_rows
+        sw = st.within_scatter / n
         dm = st.means - self.mean
-        sb = (dm * st.counts[:, None]).T @ dm / st.num_rows
-        sw = sw + self.reg * np.trace(sw) / st.dim * np.eye(st.dim)
+        sb = (dm * st.counts[:, None]).T @ dm / n
+        # With fewer within-class degrees of freedom (n - c) than dims, Sw is singular and the Fisher ratio
+        # is unbounded on its null space: the projection would blow up on unseen data (and a PLDA after it
+        # scores ~1e10). Then LDA runs in the top n - c principal components, as in Fisherfaces.
+        basis = np.eye(d)
+        problem = within_scatter_problem(st)
+        if problem:
+            problem, r = problem
+            if self.k > r:
+                raise AsvError(f"lda:{self.k}: {problem}; use lda:{max(1, r)} or fewer, "
+                               "or more training data")
+            log.warning("lda: %s; fitting in the top %d principal components", problem, r)
+            xc = x - self.mean
+            basis = np.linalg.eigh(xc.T @ xc)[1][:, ::-1][:, :r]
+            sw, sb = basis.T @ sw @ basis, basis.T @ sb @ basis
+        sw = sw + self.reg * np.trace(sw) / len(sw) * np.eye(len(sw))
+        import scipy.linalg  # here, not at the top: scoring CLIs load an LDA without paying for scipy
         evals, evecs = scipy.linalg.eigh(sb, sw)
         self.eigenvalues = evals[::-1][: self.k]
-        self.proj = evecs[:, ::-1][:, : self.k]
+        self.proj = basis @ evecs[:, ::-1][:, : self.k]
 
     def _apply(self, x: np.ndarray) -> np.ndarray:
         return (x - self.mean) @ self.proj
@@ -161,8 +174,7 @@ class LDA(Transform):
         self.mean, self.proj, self.eigenvalues = d["mean"], d["proj"], d["eigenvalues"]
 
 
-@register("whiten")
-class Whiten(Transform):
+class Whiten(Transform, name="whiten"):
     """Whitening to identity covariance: `whiten:pca` (rotate onto the eigenvectors, then scale)
     or `whiten:zca` (scale in the eigenbasis, then rotate back, staying close to the input)."""
     kinds = ("pca", "zca")
@@ -172,7 +184,7 @@ class Whiten(Transform):
         self.in_dim = None
         arg = arg or "pca"
         if arg not in self.kinds:
-            raise ValueError(f"whiten: unknown kind {arg!r}; use whiten:pca or whiten:zca")
+            raise ConfigError(f"whiten: unknown kind {arg!r}; use whiten:pca or whiten:zca")
         self.kind = arg
 
     @property
@@ -181,7 +193,7 @@ class Whiten(Transform):
 
     def _fit(self, x: np.ndarray, labels: np.ndarray | None) -> None:
         if x.shape[0] < 2:
-            raise ValueError("whiten: needs at least 2 training rows to estimate a covariance")
+            raise AsvError("whiten: needs at least 2 training rows to estimate a covariance")
         self.mean = x.mean(axis=0)
         xc = x - self.mean
         cov = xc.T @ xc / x.shape[0]

@@ -1,110 +1,201 @@
-"""Kaldi trial lists (`enroll test target|nontarget`), SASV lists, and score files (`enroll test score`),
-joined by the (enroll, test) pair."""
+"""Kaldi trial lists (`enroll test target|nontarget`), SASV lists and score files (`enroll test score`):
+the one reader (`read_pairs`, under every reader here) and the one score-file writer (`write_score_file`).
+
+Ids come back as UTF-8 bytes arrays ('S'), whatever the layout: canonical files (single spaces, three fields)
+are parsed vectorised (score/textcols.py), others line by line. An (enroll, test) pair may appear once per
+file: a repeated trial would be counted twice by the metrics, so the reader refuses it, naming both lines.
+"""
 from __future__ import annotations
 
-import os
+from typing import Callable, Mapping
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 from common.errors import FormatError
-from common.io import atomic_write
-from score.textcols import format_lines, parse3, parse_floats
+from common.io import atomic_write, require_file
+from score.textcols import Cols3, format_lines, parse3, parse_floats
 
-LABELS = {"target": True, "nontarget": False}
-
-
-def _require(path: str | os.PathLike) -> None:
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"{path}: no such file")
+LABELS = ("target", "nontarget")
+SASV_LABELS = ("target", "nontarget", "spoof")
 
 
-def _columns(path: str, ncols: int, what: str) -> np.ndarray:
-    """[N, ncols] object array of the first ncols fields of each line (fast path: one split())."""
-    _require(path)
-    with open(path) as f:
-        text = f.read()
-    tokens = text.split()
-    if not tokens:
-        raise ValueError(f"{path}: empty {what}")
-    lines = text.count("\n") + (0 if text.endswith("\n") else 1)
-    width = len(text[:text.find("\n")].split()) if "\n" in text else len(tokens)
-    if width >= ncols and len(tokens) == width * lines:  # fast path: every line has `width` fields
-        return np.array(tokens, dtype=object).reshape(-1, width)[:, :ncols]
-    rows = []  # slow path: blank lines, extra columns or a malformed line
-    for n, line in enumerate(text.splitlines(), 1):
-        parts = line.split()
-        if not parts:
-            continue
-        if len(parts) < ncols:
-            raise FormatError(f"{path}:{n}: expected at least {ncols} fields for a {what}, "
-                              f"got {line.strip()!r}")
-        rows.append(parts[:ncols])
-    return np.array(rows, dtype=object).reshape(-1, ncols)
+def _columns(path: str, ncols: int, what: str) -> tuple[np.ndarray, np.ndarray]:
+    """General reader: [N, ncols] 'S' array of the first ncols fields of each non-blank line, and the
+    1-based line numbers of those lines."""
+    rows, lines = [], []
+    with open(path, "rb") as f:
+        for n, line in enumerate(f, 1):
+            parts = line.split()
+            if not parts:
+                continue
+            if len(parts) < ncols:
+                raise FormatError(f"{path}:{n}: expected at least {ncols} fields for a {what}, "
+                                  f"got {line.decode(errors='replace').strip()!r}")
+            rows.append(parts[:ncols])
+            lines.append(n)
+    if not rows:
+        raise FormatError(f"{path}: empty {what}")
+    return np.array(rows, dtype=bytes).reshape(-1, ncols), np.array(lines)
+
+
+def read_pairs(path: str, what: str = "trial list", third: bool = True
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """(enroll ids, test ids, third fields) of a 3-column file as 'S' arrays; a repeated pair is an error.
+
+    With third=False, `enroll test` files (unlabelled trials) are read too and the third field is None.
+    """
+    e, t, third_col, _ = _read(path, what, third)
+    return e, t, third_col
+
+
+def _read(path: str, what: str, third: bool = True
+          ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """read_pairs plus the line numbers (None on the canonical layout, where line = index + 1)."""
+    require_file(path, what)
+    with open(path, "rb") as f:
+        data = f.read()
+    c = parse3(data) if third else (parse3(data) or parse3(data, 2))
+    if c is not None:
+        e, t, col, lines = c.field(0), c.field(1), c.field(2) if third else None, None
+    else:
+        cols, lines = _columns(path, 3 if third else 2, what)
+        e, t, col = cols[:, 0], cols[:, 1], cols[:, 2] if third else None
+    reject_repeated_pairs(path, what, e, t, lines)
+    return e, t, col, lines
+
+
+def _line(lines: np.ndarray | None, i: int) -> int:
+    return i + 1 if lines is None else int(lines[i])
+
+
+_MASKS = np.array([(1 << (8 * i)) - 1 for i in range(9)], np.uint64)  # the low i bytes of a word
+
+
+def _range_hash(buf: np.ndarray, lo: np.ndarray, n: np.ndarray | int, acc: np.ndarray) -> np.ndarray:
+    """Fold the bytes buf[lo[i]:lo[i] + n[i]] into acc[i] (a 64-bit FNV-style hash), 8 bytes per vector
+    step through unaligned 8-byte loads, so no per-byte gather and no copy of the fields is needed.
+    (Little-endian masks; on a big-endian machine a repeat could be missed, never invented.)"""
+    padded = np.concatenate([buf, np.zeros(8, np.uint8)])
+    words = as_strided(padded, shape=(len(buf) + 1, 8), strides=(1, 1)).view(np.uint64)[:, 0]
+    for k in range(0, int(np.max(n)), 8):
+        word = words[lo + k]
+        left = n - k  # bytes of each range in this word; mask off those beyond its end
+        if np.min(left) < 8:
+            word &= _MASKS[np.clip(left, 0, 8)]
+        acc ^= word
+        acc *= np.uint64(0x100000001B3)
+        acc ^= acc >> np.uint64(29)
+    return acc
+
+
+def _fixed_hash(ids: np.ndarray, acc: np.ndarray) -> np.ndarray:
+    """_range_hash over the NUL-padded items of an 'S' array."""
+    ids = np.ascontiguousarray(ids)
+    w = ids.dtype.itemsize
+    return _range_hash(ids.view(np.uint8), np.arange(len(ids)) * w, w, acc)
+
+
+def _seed(n: int) -> np.ndarray:
+    return np.full(n, np.uint64(0xCBF29CE484222325))
+
+
+def reject_repeated_pairs(path: str, what: str, e: np.ndarray, t: np.ndarray,
+                          lines: np.ndarray | None = None) -> None:
+    """FormatError naming the first line whose (enroll, test) pair ('S' ids) appeared on an earlier line."""
+    if len(e) > 1:
+        h = _fixed_hash(t, _fixed_hash(e, _seed(len(e))) ^ np.uint64(0x9E3779B97F4A7C15))
+        _reject(path, what, h, lambda i: (bytes(e[i]), bytes(t[i])), lines)
+
+
+def _reject_repeated_keys(path: str, what: str, c: Cols3) -> None:
+    """reject_repeated_pairs on a canonical file's `enroll test` byte ranges, without gathering the fields."""
+    if len(c) > 1:
+        h = _range_hash(c.buf, c.starts, c.sep2 - c.starts, _seed(len(c)))
+        _reject(path, what, h, lambda i: tuple(c.buf[c.starts[i]:c.sep2[i]].tobytes().split(b" ", 1)), None)
+
+
+def _reject(path: str, what: str, h: np.ndarray, pair_of: Callable[[int], tuple[bytes, ...]],
+            lines: np.ndarray | None) -> None:
+    """Sort the pair hashes (vectorised, no string sort); only lines whose hashes collide are compared
+    exactly, so millions of trials cost a fraction of a second."""
+    s = np.sort(h)
+    same = s[1:] == s[:-1]
+    if not same.any():
+        return
+    first: dict[tuple[bytes, ...], int] = {}
+    for i in np.flatnonzero(np.isin(h, s[1:][same])).tolist():
+        pair = pair_of(i)
+        if pair in first:
+            raise FormatError(f"{path}:{_line(lines, i)}: {_s(pair[0])} {_s(pair[1])} repeats line "
+                              f"{_line(lines, first[pair])}; each pair must appear once in a {what}")
+        first[pair] = i
+
+
+def _labels(path: str, lab: np.ndarray, lines: np.ndarray | None, valid: tuple[str, ...]) -> None:
+    ok = np.isin(lab, np.array([v.encode() for v in valid]))
+    if not ok.all():
+        i = int(np.argmin(ok))
+        raise FormatError(f"{path}:{_line(lines, i)}: label {_s(lab[i])!r} is not {'/'.join(valid)}")
 
 
 def read_trials(path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """`enroll test target|nontarget` -> (enroll ids, test ids, is_target bool)."""
-    cols = _columns(path, 3, "trial list")
-    lab = cols[:, 2]
-    is_t, is_n = lab == "target", lab == "nontarget"
-    bad = np.flatnonzero(~(is_t | is_n))
-    if len(bad):
-        raise FormatError(f"{path}: trial {bad[0] + 1}: label {lab[bad[0]]!r} is not target/nontarget")
-    return cols[:, 0], cols[:, 1], is_t.astype(bool)
-
-
-SASV_LABELS = ("target", "nontarget", "spoof")
+    e, t, lab, lines = _read(path, "trial list")
+    _labels(path, lab, lines, LABELS)
+    return e, t, lab == b"target"
 
 
 def read_sasv_trials(path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """SASV `enroll_spk test_utt target|nontarget|spoof` -> (enroll ids, test ids, label strings).
+    """SASV `enroll_spk test_utt target|nontarget|spoof` -> (enroll ids, test ids, label strings as 'S').
 
     A plain Kaldi trial list (no spoof lines) is accepted too.
     """
-    cols = _columns(path, 3, "trial list")
-    lab = cols[:, 2]
-    ok = np.isin(lab, np.array(SASV_LABELS, dtype=object))
-    bad = np.flatnonzero(~ok)
-    if len(bad):
-        raise FormatError(f"{path}: trial {bad[0] + 1}: label {lab[bad[0]]!r} is not one of "
-                          f"{'/'.join(SASV_LABELS)}")
-    return cols[:, 0], cols[:, 1], lab
+    e, t, lab, lines = _read(path, "trial list")
+    _labels(path, lab, lines, SASV_LABELS)
+    return e, t, lab
 
 
 def read_scores(path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """`enroll test score` -> (enroll ids, test ids, float64 scores); NaN/inf is an error."""
-    cols = _columns(path, 3, "score file")
-    try:
-        s = cols[:, 2].astype(np.float64)
-    except ValueError:
-        for i, v in enumerate(cols[:, 2]):
+    """`enroll test score` -> (enroll ids, test ids, float64 scores); NaN/inf or a non-number is an error."""
+    return _read_scores(path)[:3]
+
+
+def _read_scores(path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    e, t, col, lines = _read(path, "score file")
+    s = parse_floats(col)
+    if s is None:
+        for i, v in enumerate(col.tolist()):
             try:
                 float(v)
             except ValueError:
-                raise FormatError(f"{path}: line {i + 1}: score {v!r} is not a number") from None
-        raise
+                raise FormatError(f"{path}:{_line(lines, i)}: score {_s(v)!r} is not a number") from None
     bad = np.flatnonzero(~np.isfinite(s))
     if len(bad):
-        raise FormatError(f"{path}: line {bad[0] + 1}: score is {cols[bad[0], 2]}; fix the scoring run")
-    return cols[:, 0], cols[:, 1], s
+        i = int(bad[0])
+        raise FormatError(f"{path}:{_line(lines, i)}: score is {_s(col[i])} ({_s(e[i])} {_s(t[i])}); "
+                          "fix the scoring run")
+    return e, t, s, lines
 
 
 def join_scores(enroll: np.ndarray, test: np.ndarray, path: str) -> np.ndarray:
-    """Scores of `path` for the pairs (enroll[i], test[i]), whatever order the file is in."""
-    e, t, s = read_scores(path)
+    """Scores of `path` for the pairs (enroll[i], test[i]) ('S' ids), whatever order the file is in."""
+    e, t, s, lines = _read_scores(path)
     if len(e) == len(enroll) and (e == enroll).all() and (t == test).all():
         return s
-    if len(e) > len(enroll) or len(set(zip(e.tolist(), t.tolist()))) != len(e):
-        _extra_score(e, t, enroll, test, path)
     index = dict(zip(zip(e.tolist(), t.tolist()), range(len(e))))
-    out = np.empty(len(enroll))
-    for i, pair in enumerate(zip(enroll.tolist(), test.tolist())):
-        j = index.get(pair)
-        if j is None:
-            raise KeyError(f"{path}: no score for trial pair {pair[0]} {pair[1]}; "
-                           "rescore with this trial list")
-        out[i] = s[j]
-    return out
+    rows = np.fromiter((index.get(p, -1) for p in zip(enroll.tolist(), test.tolist())), np.int64, len(enroll))
+    if len(rows) and rows.min() < 0:
+        i = int(np.argmin(rows))
+        raise FormatError(f"{path}: no score for trial pair {_s(enroll[i])} {_s(test[i])}; "
+                          "rescore with this trial list")
+    if len(e) > len(enroll):
+        extra = np.ones(len(e), bool)
+        extra[rows] = False
+        i = int(np.argmax(extra))
+        raise FormatError(f"{path}:{_line(lines, i)}: score for {_s(e[i])} {_s(t[i])} has no trial; "
+                          "score with the same trial list")
+    return s[rows]
 
 
 def trial_scores(trials: str, scores: str) -> tuple[np.ndarray, np.ndarray]:
@@ -114,8 +205,8 @@ def trial_scores(trials: str, scores: str) -> tuple[np.ndarray, np.ndarray]:
     order, the usual case for files written by score.bin.score/norm. Otherwise, or on any anomaly, the
     general readers run, with their per-line error messages.
     """
-    _require(trials)
-    _require(scores)
+    require_file(trials, "trial list")
+    require_file(scores, "score file")
     with open(trials, "rb") as f:
         tc = parse3(f.read())
     with open(scores, "rb") as f:
@@ -126,46 +217,16 @@ def trial_scores(trials: str, scores: str) -> tuple[np.ndarray, np.ndarray]:
             is_t = lab == b"target"
             s = parse_floats(col)
             if ((is_t | (lab == b"nontarget")).all() and s is not None and np.isfinite(s).all()
-                    and tc.key_blob() == sc.key_blob()):
+                    and tc.same_keys(sc)):
+                # the score file holds the same pairs in the same order: checking the trials suffices
+                _reject_repeated_keys(trials, "trial list", tc)
                 return s, is_t
     e, t, is_t = read_trials(trials)
     return join_scores(e, t, scores), is_t
 
 
-def read_pairs(path: str, what: str = "trial list", third: bool = True
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """(enroll ids, test ids, third field) of a 3-column file, vectorised for the canonical layout.
-
-    With third=False, `enroll test` files (unlabelled trials) are read too and the third field is None.
-    Ids come back as 'S' (UTF-8 bytes) arrays on the fast path and as str object arrays otherwise; every
-    consumer here (score.cosine.index_ids, write_score_file) accepts both.
-    """
-    _require(path)
-    with open(path, "rb") as f:
-        data = f.read()
-    c = parse3(data)
-    if c is not None:
-        return c.field(0), c.field(1), c.field(2) if third else None
-    if not third:
-        c = parse3(data, 2)
-        if c is not None:
-            return c.field(0), c.field(1), None
-    cols = _columns(path, 3 if third else 2, what)
-    return cols[:, 0], cols[:, 1], cols[:, 2] if third else None
-
-
-def read_score_columns(path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Like read_scores (same checks and messages), vectorised for the canonical layout."""
-    e, t, third = read_pairs(path, "score file")
-    if third.dtype.kind == "S":
-        s = parse_floats(third)
-        if s is not None and np.isfinite(s).all():
-            return e, t, s
-    return read_scores(path)  # the general reader names the bad line
-
-
 def write_score_file(path: str, enroll_ids: np.ndarray, test_ids: np.ndarray, scores: np.ndarray) -> None:
-    """`enroll test score` lines (score as %.6f), written atomically."""
+    """`enroll test score` lines (score as %.6f), written atomically: the one score-file writer."""
     if enroll_ids.dtype.kind == "S" and test_ids.dtype.kind == "S":
         data = format_lines(enroll_ids, test_ids, scores)
     else:
@@ -176,17 +237,17 @@ def write_score_file(path: str, enroll_ids: np.ndarray, test_ids: np.ndarray, sc
 
 
 def _s(x: str | bytes) -> str:
-    return x.decode() if isinstance(x, bytes) else x
+    return x.decode(errors="replace") if isinstance(x, (bytes, np.bytes_)) else str(x)
 
 
-def _extra_score(e: np.ndarray, t: np.ndarray, enroll: np.ndarray, test: np.ndarray, path: str) -> None:
-    """Name the first score line whose pair is not a trial (or is repeated)."""
-    wanted = set(zip(enroll.tolist(), test.tolist()))
-    seen: set = set()
-    for n, pair in enumerate(zip(e.tolist(), t.tolist()), 1):
-        if pair not in wanted:
-            raise KeyError(f"{path}: line {n}: score for {pair[0]} {pair[1]} has no trial; "
-                           "score with the same trial list")
-        if pair in seen:
-            raise KeyError(f"{path}: line {n}: pair {pair[0]} {pair[1]} scored twice")
-        seen.add(pair)
+def lookup(table: Mapping[str, object], ids: np.ndarray, source: str) -> np.ndarray:
+    """table[id] for each trial id ('S' or str), looked up once per distinct id: object array [N].
+    An id missing from the table is an error naming it and `source` (the table's file)."""
+    uniq, inv = np.unique(np.asarray(ids), return_inverse=True)
+    vals = []
+    for key in uniq.tolist():
+        key = _s(key)
+        if key not in table:
+            raise FormatError(f"{source}: no entry for {key!r}; every trial id needs one")
+        vals.append(table[key])
+    return np.array(vals, dtype=object)[inv.ravel()]

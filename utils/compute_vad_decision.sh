@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Kaldi steps/compute_vad_decision.sh: energy VAD on <data>/feats.scp (C0 = log energy, e.g. MFCC),
-# through pytorch.bin.compute_vad; writes <data>/vad.scp only if every job succeeded.
+# through pytorch.bin.compute_vad; writes <data>/vad.scp only if every job succeeded. The split /
+# $cmd / merge skeleton and the data-dir lock are those of make_feats.sh (utils/lib/jobs.sh).
 
 nj=4
 cmd=run.pl
@@ -21,6 +22,8 @@ if [ $# -lt 1 ] || [ $# -gt 3 ]; then
   exit 1
 fi
 set -euo pipefail
+# shellcheck source=lib/jobs.sh
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib/jobs.sh"
 
 data=$1
 logdir=${2:-$data/log}
@@ -30,28 +33,23 @@ name=$(basename "$data")
 for f in "$data/feats.scp" "$vad_config"; do
   [ -f "$f" ] || { echo "$0: no such file '$f'" >&2; exit 1; }
 done
+jobs_lock "$data"
 mkdir -p "$logdir" "$vaddir"
 vaddir=$(cd "$vaddir" && pwd -P)
+jobs_clean_tmp "$vaddir" "vad_$name"
 rm -f "$data/vad.scp"
 
-split_data.sh "$data" "$nj"
-sdata=$data/split$nj
+jobs_run "$data" "$nj" "$cmd" "$logdir/vad_$name.JOB.log" "computing VAD for $data" \
+  python -m pytorch.bin.compute_vad --config "$vad_config" \
+    "$data/split$nj/JOB/feats.scp" "$vaddir/vad_$name.JOB.ark" "$vaddir/vad_$name.JOB.scp"
 
-if ! $cmd JOB=1:"$nj" "$logdir/vad_$name.JOB.log" \
-    python -m pytorch.bin.compute_vad --config "$vad_config" \
-      "$sdata/JOB/feats.scp" "$vaddir/vad_$name.JOB.ark" "$vaddir/vad_$name.JOB.scp"; then
-  echo "$0: error computing VAD for $data; see $logdir/vad_$name.*.log" >&2
-  exit 1
-fi
-
-for n in $(seq "$nj"); do cat "$vaddir/vad_$name.$n.scp"; done | sort > "$data/.vad.scp.tmp"
-mv "$data/.vad.scp.tmp" "$data/vad.scp"
-
-nc=$(wc -l < "$data/vad.scp")
+jobs_merge "$nj" "$vaddir/vad_$name.JOB.scp" "$data/vad.scp"
+nc=$(wc -l < "$(jobs_tmp "$data/vad.scp")")
 nu=$(wc -l < "$data/feats.scp")
 if [ "$nc" -ne "$nu" ]; then
   echo "$0: warning: it seems not all of the vad decisions were computed ($nc != $nu);" \
        "consider using utils/fix_data_dir.sh $data" >&2
-  [ "$nc" -eq 0 ] && exit 1
+  if [ "$nc" -eq 0 ]; then jobs_discard "$data/vad.scp"; exit 1; fi
 fi
+jobs_install "$data/vad.scp"
 echo "$0: created VAD output for $name"

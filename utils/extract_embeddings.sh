@@ -7,7 +7,7 @@
 #   spk2utt (for an enrollment dir, one mean per enrollment id).
 # Options not given here (chunking, batch size, device) come from the exp's config.yaml `extract`
 # section. Old outputs are removed first, so a failed run never leaves a stale complete-looking
-# xvector.scp. Source path.sh first.
+# xvector.scp. Two runs into one <out-dir> at once are refused (a lock). Source path.sh first.
 
 nj=4
 cmd=run.pl
@@ -34,6 +34,8 @@ if [ $# -ne 3 ]; then
   exit 1
 fi
 set -euo pipefail
+# shellcheck source=lib/jobs.sh
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib/jobs.sh"
 
 exp=$1
 data=$2
@@ -50,6 +52,7 @@ opts=(--exp "$exp" --checkpoint "$checkpoint" --num-threads "$num_threads" --spe
 [ -z "$batch_size" ] || opts+=(--batch-size "$batch_size")
 [ -z "$device" ] || opts+=(--device "$device")
 
+jobs_lock "$out"  # a second run into the same <out-dir> is refused
 mkdir -p "$out/log"
 rm -rf "$out/split" "$out/xvector.scp" "$out/spk_xvector.scp" "$out/spk_xvector.ark" "$out/utt2num_frames"
 
@@ -62,6 +65,7 @@ echo "$0: extracting embeddings of $data with $exp ($checkpoint) in $nj jobs"
 if ! $cmd JOB=1:"$nj" "$out/log/extract.JOB.log" \
     python -m pytorch.bin.extract "${opts[@]}" --data "$sdata/JOB" --out "$out/split/JOB"; then
   echo "$0: extraction failed; see $out/log/extract.*.log" >&2
+  grep -h "error" "$out"/log/extract.*.log | head -n 3 >&2 || true
   exit 1
 fi
 

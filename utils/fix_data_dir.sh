@@ -6,7 +6,9 @@
 #  - keeps only the utterances present in every per-utterance file (utt2spk, segments or
 #    wav.scp, feats.scp, vad.scp, text, utt2*), rebuilds spk2utt, and filters the per-speaker
 #    (spk2*, cmvn.scp) and per-recording files (wav.scp with segments, reco2*) to what is used.
-# The original files are copied to <dir>/.backup/ first.
+#  - strips carriage returns (DOS line endings).
+# Only files that change are rewritten; their originals go to a new backup dir, <dir>/.backup
+# (or .backup.1, .backup.2 ... when older backups exist, so a rerun never overwrites them).
 set -euo pipefail
 export LC_ALL=C
 # shellcheck source=lib/datadir.sh
@@ -24,11 +26,6 @@ prog=fix_data_dir.sh
 mapfile -t utt_files < <(dd_utt_files "$data")
 mapfile -t other_files < <(dd_spk_files "$data"; dd_reco_files "$data")
 
-mkdir -p "$data/.backup"
-for f in "${utt_files[@]}" "${other_files[@]}" spk2utt; do
-  if [ -f "$data/$f" ]; then cp -p "$data/$f" "$data/.backup/$f"; fi
-done
-
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -40,8 +37,10 @@ for f in "${utt_files[@]}" "${other_files[@]}"; do
     segments) want='NF == 4' ;;
     *) want='NF >= 2' ;;
   esac
-  awk "$want" "$data/$f" | sort -k1,1 -u > "$tmp/in/$f"
-  before=$(awk 'NF > 0' "$data/$f" | wc -l)
+  k=$(grep -c $'\r' "$data/$f" || true)
+  if [ "$k" -gt 0 ]; then echo "$prog: $f: stripped carriage returns (DOS line endings) from $k line(s)" >&2; fi
+  tr -d '\r' < "$data/$f" | awk "$want" | sort -k1,1 -u > "$tmp/in/$f"
+  before=$(tr -d '\r' < "$data/$f" | awk 'NF > 0' | wc -l)
   after=$(wc -l < "$tmp/in/$f")
   if [ "$before" -ne "$after" ]; then
     echo "$prog: $f: removed $((before - after)) malformed or duplicate-key line(s)" >&2
@@ -56,12 +55,13 @@ if [ -f "$tmp/in/segments" ] && [ -f "$tmp/in/wav.scp" ]; then
 fi
 
 awk '{print $1}' "$tmp/in/utt2spk" > "$tmp/keep"
-total=$(wc -l < "$tmp/keep")
+# Malformed and duplicate lines of utt2spk count as dropped utterances too.
+total=$(tr -d '\r' < "$data/utt2spk" | awk 'NF > 0' | wc -l)
 for f in "${utt_files[@]}"; do
   [ "$f" = utt2spk ] && continue
   awk '{print $1}' "$tmp/in/$f" > "$tmp/keys/$f"
   k=$(awk '{print $1}' "$tmp/in/utt2spk" | comm -23 - "$tmp/keys/$f" | wc -l)
-  if [ "$k" -gt 0 ]; then echo "$prog: $f lacks $k of the $total utterances in utt2spk" >&2; fi
+  if [ "$k" -gt 0 ]; then echo "$prog: $f lacks $k of the $(wc -l < "$tmp/in/utt2spk") utterances in utt2spk" >&2; fi
   comm -12 "$tmp/keep" "$tmp/keys/$f" > "$tmp/keep.new"
   mv "$tmp/keep.new" "$tmp/keep"
 done
@@ -72,8 +72,16 @@ fi
 
 awk '{print $1, "."}' "$tmp/keep" > "$tmp/utt.map"
 dd_distribute "$tmp/in" "$tmp/utt.map" "$tmp/out"
+backup=
 for f in "${utt_files[@]}" "${other_files[@]}" spk2utt; do
+  if cmp -s "$tmp/out/$f" "$data/$f"; then continue; fi  # unchanged: keep it (and its mtime)
+  backup=${backup:-$(dd_backup_dir "$data")}
+  if [ -f "$data/$f" ]; then cp -p "$data/$f" "$backup/$f"; fi
   mv "$tmp/out/$f" "$data/$f"
 done
 echo "$prog: kept $kept of $total utterances (dropped $((total - kept)))"
-echo "$prog: the original files are in $data/.backup"
+if [ -n "$backup" ]; then
+  echo "$prog: the original files are in $backup"
+else
+  echo "$prog: $data was already consistent; nothing changed"
+fi

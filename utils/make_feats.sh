@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Feature extraction for a Kaldi data dir, shared by make_fbank.sh, make_mfcc.sh and
-# make_spectrogram-style callers (Kaldi's steps/make_{fbank,mfcc}.sh behaviour):
-#   split the data dir into nj parts, run pytorch.bin.compute_feats on each through $cmd,
-#   then write <data>/feats.scp and <data>/utt2num_frames only if every job succeeded.
+# Feature extraction for a Kaldi data dir (Kaldi's steps/make_{fbank,mfcc}.sh behaviour), behind
+# make_fbank.sh and make_mfcc.sh; spectrograms: --feat-type spectrogram here.
+#   lock the data dir (a second run on it is refused), validate it, split it into nj parts, run
+#   pytorch.bin.compute_feats on each through $cmd, then write <data>/feats.scp and
+#   <data>/utt2num_frames only if every job succeeded and they cover 95% of the utterances.
 # Source path.sh first (PATH to utils/, PYTHONPATH to the repo, the venv).
 
 nj=4
@@ -31,6 +32,11 @@ if [ $# -lt 1 ] || [ $# -gt 3 ]; then
   exit 1
 fi
 set -euo pipefail
+lib=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib
+# shellcheck source=lib/datadir.sh
+. "$lib/datadir.sh"
+# shellcheck source=lib/jobs.sh
+. "$lib/jobs.sh"
 
 data=$1
 logdir=${2:-$data/log}
@@ -40,17 +46,24 @@ name=$(basename "$data")
 for f in "$data/wav.scp" "$config"; do
   [ -f "$f" ] || { echo "$0: no such file '$f'" >&2; exit 1; }
 done
+jobs_lock "$data"
 mkdir -p "$logdir" "$featdir"
 featdir=$(cd "$featdir" && pwd -P)  # the scp must work from any directory
+prefix=raw_${feat_type}_$name
+jobs_clean_tmp "$featdir" "$prefix"
 
-# An old feats.scp must not survive a failed run looking complete.
+# An old feats.scp must not survive a failed run looking complete (and must not fail the
+# validation below for covering other utterances).
+backup=
 for f in feats.scp utt2num_frames; do
   if [ -f "$data/$f" ]; then
-    mkdir -p "$data/.backup"
-    echo "$0: moving $data/$f to $data/.backup"
-    mv "$data/$f" "$data/.backup/$f"
+    backup=${backup:-$(dd_backup_dir "$data")}
+    echo "$0: moving $data/$f to $backup"
+    mv "$data/$f" "$backup/$f"
   fi
 done
+# Bad ids, order or encoding would fail jobs later, or silently drop utterances.
+validate_data_dir.sh --no-feats --no-text "$data"
 
 if [ -f "$data/segments" ]; then
   num_utts=$(wc -l < "$data/segments")
@@ -59,37 +72,28 @@ else
   num_utts=$(wc -l < "$data/wav.scp")
 fi
 
-split_data.sh "$data" "$nj"
-sdata=$data/split$nj
-prefix=raw_${feat_type}_$name
+log=$logdir/make_${feat_type}_$name.JOB.log
+jobs_run "$data" "$nj" "$cmd" "$log" "computing $feat_type features for $data" \
+  python -m pytorch.bin.compute_feats --feat-type "$feat_type" --config "$config" \
+    --compress "$compress" --write-utt2num-frames "$write_utt2num_frames" \
+    "$data/split$nj/JOB" "$featdir/$prefix.JOB.ark" "$featdir/$prefix.JOB.scp"
 
-if ! $cmd JOB=1:"$nj" "$logdir/make_${feat_type}_$name.JOB.log" \
-    python -m pytorch.bin.compute_feats --feat-type "$feat_type" --config "$config" \
-      --compress "$compress" --write-utt2num-frames "$write_utt2num_frames" \
-      "$sdata/JOB" "$featdir/$prefix.JOB.ark" "$featdir/$prefix.JOB.scp"; then
-  echo "$0: error computing $feat_type features for $data; see $logdir/make_${feat_type}_$name.*.log" >&2
-  for n in $(seq "$nj"); do
-    grep -h "error" "$logdir/make_${feat_type}_$name.$n.log" 2>/dev/null | head -n 3 >&2 || true
-  done
-  rm -f "$data/feats.scp" "$data/utt2num_frames"
-  exit 1
-fi
-
-# Concatenate through temp files so the final names appear only when complete.
-for n in $(seq "$nj"); do cat "$featdir/$prefix.$n.scp"; done | sort > "$data/.feats.scp.tmp"
-mv "$data/.feats.scp.tmp" "$data/feats.scp"
+# Check the merged lists before they get their final names: feats.scp is the done marker.
+outs=("$data/feats.scp")
+jobs_merge "$nj" "$featdir/$prefix.JOB.scp" "$data/feats.scp"
 if [ "$write_utt2num_frames" = true ]; then
-  for n in $(seq "$nj"); do cat "$featdir/$prefix.$n.utt2num_frames"; done | sort > "$data/.utt2num_frames.tmp"
-  mv "$data/.utt2num_frames.tmp" "$data/utt2num_frames"
+  outs+=("$data/utt2num_frames")
+  jobs_merge "$nj" "$featdir/$prefix.JOB.utt2num_frames" "$data/utt2num_frames"
 fi
-
-num_feats=$(wc -l < "$data/feats.scp")
+num_feats=$(wc -l < "$(jobs_tmp "$data/feats.scp")")
 if [ "$num_feats" -ne "$num_utts" ]; then
   echo "$0: it seems not all of the feature files were successfully processed" \
        "($num_feats != $num_utts); consider using utils/fix_data_dir.sh $data" >&2
 fi
 if [ "$num_feats" -lt $((num_utts - num_utts / 20)) ]; then
+  for f in "${outs[@]}"; do jobs_discard "$f"; done
   echo "$0: less than 95% of the features were successfully generated; probably a serious error." >&2
   exit 1
 fi
+for f in "${outs[@]}"; do jobs_install "$f"; done
 echo "$0: succeeded creating $feat_type features for $name"

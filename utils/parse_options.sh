@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Kaldi-style option parsing; source it after defining every option variable:
 #   nj=4; cmd=run.pl; use_gpu=false; help_message="Usage: ..."
 #   . utils/parse_options.sh || exit 1

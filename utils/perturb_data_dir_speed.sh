@@ -18,8 +18,9 @@ usage="Usage: $0 <factor> <src-dir> <dest-dir>
 if [ $# -eq 1 ] && { [ "$1" = -h ] || [ "$1" = --help ]; }; then echo "$usage"; exit 0; fi
 if [ $# -ne 3 ]; then echo "$usage" >&2; exit 1; fi
 factor=$1; src=${2%/}; dest=${3%/}
-[[ $factor =~ ^[0-9]*\.?[0-9]+$ ]] && awk -v f="$factor" 'BEGIN { exit !(f > 0) }' ||
+if ! [[ $factor =~ ^[0-9]*\.?[0-9]+$ ]] || ! awk -v f="$factor" 'BEGIN { exit !(f > 0) }'; then
   dd_die "<factor> must be a positive number, got '$factor'"
+fi
 [ -f "$src/utt2spk" ] || dd_die "no such file $src/utt2spk"
 [ -f "$src/wav.scp" ] || dd_die "no such file $src/wav.scp"
 [ "$(readlink -f "$src")" != "$(readlink -m "$dest")" ] || dd_die "<src-dir> and <dest-dir> are the same: $src"

@@ -128,6 +128,17 @@ sub queued_ids {
   return \%q;
 }
 
+# Slurm's own message in a job's output file (e.g. "*** JOB 4 ON n1 CANCELLED AT ... DUE TO TIME
+# LIMIT ***"), or "".
+sub slurm_reason {
+  my ($file) = @_;
+  open(my $fh, "<", $file) or return "";
+  my $why = "";
+  while (my $line = <$fh>) { $why = $1 if $line =~ m/\*\*\*\s*(.*?)\s*\*\*\*/; }
+  close($fh);
+  return $why;
+}
+
 my @pending = ($job->{start} .. $job->{end});
 my $max = $o{max_jobs_run} || scalar(@pending);
 my (%running, %missing, @failed);    # job id -> slurm id; job id -> times not seen in squeue
@@ -166,8 +177,15 @@ while (@pending || %running) {
       if ($running{$id} eq "" || $q->{ $running{$id} } || -f qfile("done", $id)) { $missing{$id} = 0; next; }
       # Missing twice in a row: gone without a marker (killed by Slurm, node failure ...).
       next if ++$missing{$id} < 2;
-      print STDERR "slurm.pl: job $id (Slurm id $running{$id}) left the queue without finishing; "
-        . "see $qdir/$name.$id.out\n";
+      my $why = slurm_reason("$qdir/$name.$id.out");
+      print STDERR "slurm.pl: job $id (Slurm id $running{$id}) left the queue without finishing"
+        . ($why ne "" ? " ($why)" : "") . "; see $qdir/$name.$id.out\n";
+      # The job's own log is the one named in the failure report: say there why it stopped.
+      if (open(my $fh, ">>", job_log($job, $id))) {
+        print $fh "# Killed by Slurm (no exit code): ", ($why ne "" ? $why : "see $qdir/$name.$id.out"),
+          "\n";
+        close($fh);
+      }
       push @failed, $id;
       delete $running{$id};
     }

@@ -39,7 +39,7 @@ case "$mode" in
   *)
     if [ $# -ne 3 ]; then echo "$usage" >&2; exit 1; fi
     src=${1%/}; num=$2; dest=${3%/}
-    [[ $num =~ ^[0-9]+$ ]] && [ "$num" -gt 0 ] || dd_die "<num-utt> must be a positive integer, got '$num'" ;;
+    if ! [[ $num =~ ^[0-9]+$ ]] || [ "$num" -eq 0 ]; then dd_die "<num-utt> must be a positive integer, got '$num'"; fi ;;
 esac
 [[ $seed =~ ^[0-9]+$ ]] || dd_die "--seed must be a non-negative integer, got '$seed'"
 [ -f "$src/utt2spk" ] || dd_die "no such file $src/utt2spk"

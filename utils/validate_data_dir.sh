@@ -3,7 +3,7 @@
 # problem with a message naming the file, the problem and the fix.
 # Checks, for every data file present (utt2spk, spk2utt, wav.scp, segments, feats.scp, vad.scp,
 # text, utt2*, spk2*, reco2*, cmvn.scp): a final newline, no CR, no empty lines or empty ids,
-# a value after each id, keys sorted (LC_ALL=C) and unique. Then: utt2spk has 2 fields a line
+# ids in UTF-8, a value after each id, keys sorted (LC_ALL=C) and unique. Then: utt2spk has 2 fields a line
 # and sorts the same by speaker (unless --no-spk-sort); spk2utt agrees with utt2spk; wav.scp
 # (required unless --no-wav) covers the utterances, or the segments' recordings; feats.scp
 # (required unless --no-feats), vad.scp, text (unless --no-text) and every utt2* file cover
@@ -51,6 +51,10 @@ check_file() {
     NF < 2 { printf "line %d has an id (%s) but no value", NR, $1; exit }' "$p")
   [ -z "$msg" ] || fail "$p: $msg; $fix"
   awk '{print $1}' "$p" > "$tmp/$f.keys"
+  # Ids are UTF-8 (later tools decode them); utt2spk and spk2utt hold nothing but ids.
+  case "$f" in utt2spk|spk2utt) msg=$p ;; *) msg=$tmp/$f.keys ;; esac
+  msg=$(perl -ne 'if (!utf8::decode(my $s = $_)) { print "$."; exit }' "$msg")
+  [ -z "$msg" ] || fail "$p: line $msg: the id is not valid UTF-8; rename it (e.g. with iconv) and regenerate the dir"
   if ! sort -c "$tmp/$f.keys" 2>/dev/null; then
     msg=$(sort -c "$tmp/$f.keys" 2>&1 | sed -n 's/.*:\([0-9]*\): disorder: \(.*\)/line \1, key \2/p' || true)
     fail "$p is not sorted by key with LC_ALL=C (out of order at $msg); $fix"
@@ -126,6 +130,7 @@ if [ -f "$data/utt2dur" ]; then
   check_numbers utt2dur "NF == 2 && \$2 ~ /^$num\$/ && \$2 + 0 > 0" "'<utt> <seconds>' with seconds > 0"
 fi
 if [ -f "$data/utt2num_frames" ]; then
+  # shellcheck disable=SC2016  # an awk condition: $2 is awk's field, not a shell variable
   check_numbers utt2num_frames 'NF == 2 && $2 ~ /^[0-9]+$/ && $2 + 0 > 0' "'<utt> <frames>' with frames > 0"
 fi
 echo "$prog: Successfully validated data-directory $data"

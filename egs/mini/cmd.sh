@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # How jobs run: run.pl runs them on this machine (up to --max-jobs-run at a time).
 export train_cmd="run.pl"
 export cmd="run.pl"

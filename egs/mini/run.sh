@@ -33,7 +33,8 @@ fusion=exp/fusion_mini        # stage 8: mean of the systems' AS-Norm scores
 
 help_message="Usage: $0 [options]
 Stages (--stage N --stop-stage M):
-  0  generate the corpus in \$corpus, prepare data/, score the MFCC-statistics baseline ($baseline)
+  0  generate the corpus in \$corpus, prepare data/, score the MFCC-statistics baseline ($baseline,
+     local/baseline/mfcc_stats.sh)
   1  fbank for train, enroll and test: data/<set> (\$fbank_config), data/<name>/<set> (\$extra_fbank)
   2  MUSAN / RIRS_NOISES augmentation data dirs from the corpus (data/musan_*, data/rirs)
   3  train every system in \$configs (in parallel, \$train_threads threads each)
@@ -54,196 +55,187 @@ Options:
 
 . utils/parse_options.sh
 set -euo pipefail
+. utils/lib/recipe.sh    # up_to_date <output> <input>...
 [ -z "$config" ] || configs=$config
 
-if [ $stage -le 0 ] && [ $stop_stage -ge 0 ]; then
+if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
   # generate.py returns at once when $corpus/.done holds the same options.
+  # $gen_opts is a list of options: split on purpose.
   # shellcheck disable=SC2086
-  python local/generate.py --out $corpus --seed $seed --nj $nj --num-train-spk $num_train_spk \
-    --num-eval-spk $num_eval_spk --utts-per-spk $utts_per_spk $gen_opts
-  if [ ! -f data/.prepared ] || [ $corpus/.done -nt data/.prepared ]; then
-    local/prepare_data.sh $corpus data
+  python local/generate.py --out "$corpus" --seed "$seed" --nj "$nj" --num-train-spk "$num_train_spk" \
+    --num-eval-spk "$num_eval_spk" --utts-per-spk "$utts_per_spk" $gen_opts
+  if ! up_to_date data/.prepared "$corpus/.done"; then
+    rm -f data/.prepared    # a failed prep must not leave the old marker looking current
+    local/prepare_data.sh "$corpus" data
     touch data/.prepared
   fi
-
-  if [ ! -f $baseline/results.tsv ] || [ data/.prepared -nt $baseline/results.tsv ]; then
-    for set in train enroll test; do
-      rm -rf data/${set}_mfcc
-      utils/copy_data_dir.sh data/$set data/${set}_mfcc
-      utils/make_mfcc.sh --nj $nj --cmd "$train_cmd" --mfcc-config $mfcc_config \
-        data/${set}_mfcc exp/make_mfcc/$set mfcc
-      utils/compute_vad_decision.sh --nj $nj --cmd "$train_cmd" --vad-config $vad_config \
-        data/${set}_mfcc exp/make_vad/$set mfcc
-      python local/stats_embedding.py --data data/${set}_mfcc --out $baseline/embeddings/$set
-    done
-    python -m score.bin.train_backend --chain $baseline_chain --train $baseline/embeddings/train/xvector.scp \
-      --utt2spk data/train/utt2spk --out $baseline/backend
-    mkdir -p $baseline/scores
-    python -m score.bin.score --method cosine --backend-dir $baseline/backend \
-      --enroll $baseline/embeddings/enroll/spk_xvector.scp --test $baseline/embeddings/test/xvector.scp \
-      --trials data/test/trials --out $baseline/scores/test.cos
-    rm -f $baseline/results.tsv
-    python -m score.bin.compute_metrics --trials data/test/trials --scores $baseline/scores/test.cos \
-      --results $baseline/results.tsv --system baseline_mfcc_stats --backend "${baseline_chain//,/-}-cosine" \
-      --trials-name mini | tee $baseline/metrics.txt
-  fi
-  echo "stage 0: baseline (MFCC mean+std, cosine): $(cat $baseline/metrics.txt)"
+  # The corpus-independent baseline; it returns at once when its results are newer than data/.
+  "$ROOT/local/baseline/mfcc_stats.sh" --nj "$nj" --cmd "$train_cmd" --mfcc-config "$mfcc_config" \
+    --vad-config "$vad_config" --chain "$baseline_chain" --trials-name mini \
+    data/train data/enroll data/test "$baseline"
+  echo "stage 0: baseline (MFCC mean+std, cosine): $(cat "$baseline/metrics.txt")"
 fi
 
-if [ $stage -le 1 ] && [ $stop_stage -ge 1 ]; then
+if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
   # make_fbank.sh writes feats.scp only when every job succeeded; prepare_data.sh rebuilds the
   # data dir (dropping feats.scp) when the corpus changes, and the copies below follow it.
   for set in train enroll test; do
-    [ -s data/$set/feats.scp ] || utils/make_fbank.sh --nj $nj --cmd "$train_cmd" \
-      --fbank-config $fbank_config data/$set exp/make_fbank/$set fbank
+    up_to_date "data/$set/feats.scp" data/.prepared || utils/make_fbank.sh --nj "$nj" --cmd "$train_cmd" \
+      --fbank-config "$fbank_config" "data/$set" "exp/make_fbank/$set" fbank
     for name in $extra_fbank; do
-      if [ ! -s data/$name/$set/feats.scp ] || [ data/.prepared -nt data/$name/$set/feats.scp ]; then
-        rm -rf data/$name/$set
-        utils/copy_data_dir.sh data/$set data/$name/$set
-        rm -f data/$name/$set/{feats.scp,utt2num_frames}
-        utils/make_fbank.sh --nj $nj --cmd "$train_cmd" --fbank-config conf/$name.yaml \
-          data/$name/$set exp/make_$name/$set $name
+      if ! up_to_date "data/$name/$set/feats.scp" data/.prepared; then
+        rm -rf "data/$name/$set"
+        utils/copy_data_dir.sh "data/$set" "data/$name/$set"
+        rm -f "data/$name/$set/"{feats.scp,utt2num_frames}
+        utils/make_fbank.sh --nj "$nj" --cmd "$train_cmd" --fbank-config "conf/$name.yaml" \
+          "data/$name/$set" "exp/make_$name/$set" "$name"
       fi
     done
   done
   echo "stage 1: fbank in data/{train,enroll,test}/feats.scp, and data/<name>/<set> for: $extra_fbank"
 fi
 
-if [ $stage -le 2 ] && [ $stop_stage -ge 2 ]; then
+if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
   # The generated corpus carries small MUSAN and RIRS_NOISES trees in the real layouts; the same
   # prep scripts as the full recipes turn them into data dirs for wave-mode augmentation.
   # The mini systems train on precomputed features with SpecAugment, so only wave-mode configs
   # (data.mode: wave, augment.noise/music/babble/reverb) read these dirs.
-  if [ ! -d $corpus/musan ]; then
+  if [ ! -d "$corpus/musan" ]; then
     echo "stage 2: $corpus has no musan/ or RIRS_NOISES/ (generated with --augsets false); skipped"
   else
-    [ -s data/musan_noise/wav.scp ] || $ROOT/local/musan/prepare_data.sh $corpus/musan data
-    [ -s data/rirs/wav.scp ] || $ROOT/local/rirs/prepare_data.sh $corpus/RIRS_NOISES data/rirs
+    [ -s data/musan_noise/wav.scp ] || "$ROOT/local/musan/prepare_data.sh" "$corpus/musan" data
+    [ -s data/rirs/wav.scp ] || "$ROOT/local/rirs/prepare_data.sh" "$corpus/RIRS_NOISES" data/rirs
     echo "stage 2: augmentation data dirs data/musan_{noise,music,speech} data/rirs"
   fi
 fi
 
-if [ $stage -le 3 ] && [ $stop_stage -ge 3 ]; then
+if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
   # One job per system, all at once: on a small CPU machine two 1-thread trainings finish sooner
   # than two 2-thread trainings in a row. train.py resumes from the last epoch (a finished run
   # returns at once); a changed config is refused rather than mixed into the old exp dir.
   pids=()
   for conf in $configs; do
-    sys=$(basename $conf .yaml)
-    mkdir -p exp/$sys/log
+    sys=$(basename "$conf" .yaml)
+    mkdir -p "exp/$sys/log"
     echo "stage 3: training exp/$sys with $conf (log: exp/$sys/log/train.log)"
-    OMP_NUM_THREADS=$train_threads $train_cmd exp/$sys/log/train_job.log \
-      python -m pytorch.bin.train --config $conf --exp exp/$sys &
+    OMP_NUM_THREADS=$train_threads $train_cmd "exp/$sys/log/train_job.log" \
+      python -m pytorch.bin.train --config "$conf" --exp "exp/$sys" &
     pids+=($!)
   done
   failed=0
-  for pid in "${pids[@]}"; do wait $pid || failed=1; done
+  for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
   [ $failed -eq 0 ] || { echo "$0: training failed; see exp/*/log/train_job.log" >&2; exit 1; }
 fi
 
-if [ $stage -le 4 ] && [ $stop_stage -ge 4 ]; then
+if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
   for conf in $configs; do
-    sys=$(basename $conf .yaml)
-    [ -f exp/$sys/models/avg.pt ] || python -m pytorch.bin.average --exp exp/$sys
-    [ -f exp/$sys/models/avg.ts.pt ] && [ exp/$sys/models/avg.ts.pt -nt exp/$sys/models/avg.pt ] || \
-      python -m pytorch.bin.export --exp exp/$sys --checkpoint avg --formats torchscript
+    sys=$(basename "$conf" .yaml)
+    [ -f "exp/$sys/models/avg.pt" ] || python -m pytorch.bin.average --exp "exp/$sys"
+    up_to_date "exp/$sys/models/avg.ts.pt" "exp/$sys/models/avg.pt" || \
+      python -m pytorch.bin.export --exp "exp/$sys" --checkpoint avg --formats torchscript
   done
   echo "stage 4: exp/<sys>/models/avg.pt (average of the last epochs) and avg.ts.pt (TorchScript)"
 fi
 
-if [ $stage -le 5 ] && [ $stop_stage -ge 5 ]; then
+if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
   for conf in $configs; do
-    sys=$(basename $conf .yaml)
+    sys=$(basename "$conf" .yaml)
     # a system's features for every set sit next to its training dir (data/<set>, data/fbank40/<set>)
-    feats=$(dirname "$(python -m pytorch.bin.config_get exp/$sys/config.yaml data.train)")
+    feats=$(dirname "$(python -m pytorch.bin.config_get "exp/$sys/config.yaml" data.train)")
     for set in $extract_sets; do
       out=exp/$sys/embeddings/$set
-      [ -s $out/xvector.scp ] && [ $out/xvector.scp -nt exp/$sys/models/avg.pt ] && continue
-      utils/extract_embeddings.sh --nj $nj --cmd "$cmd" exp/$sys $feats/$set $out
+      up_to_date "$out/xvector.scp" "exp/$sys/models/avg.pt" && continue
+      utils/extract_embeddings.sh --nj "$nj" --cmd "$cmd" "exp/$sys" "$feats/$set" "$out"
     done
   done
 fi
 
-if [ $stage -le 6 ] && [ $stop_stage -ge 6 ]; then
+if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
   for conf in $configs; do
-    sys=$(basename $conf .yaml)
+    sys=$(basename "$conf" .yaml)
     emb=exp/$sys/embeddings/train/xvector.scp
     # cosine: centre on the training mean, length-normalise; the cohort (training-speaker means)
     # serves AS-Norm.
-    python -m score.bin.train_backend --chain mean,lnorm --train $emb --utt2spk data/train/utt2spk \
-      --out exp/$sys/backend/cosine --cohort-out exp/$sys/backend/cohort.scp
-    chain=$(python -m pytorch.bin.config_get exp/$sys/config.yaml backend.chain)
-    python -m score.bin.train_backend --chain "$chain" --train $emb --utt2spk data/train/utt2spk \
-      --out exp/$sys/backend/plda
+    python -m score.bin.train_backend --chain mean,lnorm --train "$emb" --utt2spk data/train/utt2spk \
+      --out "exp/$sys/backend/cosine" --cohort-out "exp/$sys/backend/cohort.scp"
+    chain=$(python -m pytorch.bin.config_get "exp/$sys/config.yaml" backend.chain)
+    python -m score.bin.train_backend --chain "$chain" --train "$emb" --utt2spk data/train/utt2spk \
+      --out "exp/$sys/backend/plda"
   done
   echo "stage 6: back-ends in exp/<sys>/backend/{cosine,plda}"
 fi
 
-if [ $stage -le 7 ] && [ $stop_stage -ge 7 ]; then
+if [ "$stage" -le 7 ] && [ "$stop_stage" -ge 7 ]; then
   for conf in $configs; do
-    sys=$(basename $conf .yaml)
+    sys=$(basename "$conf" .yaml)
     e=exp/$sys/embeddings sc=exp/$sys/scores
-    plda_chain=$(python -m pytorch.bin.config_get exp/$sys/config.yaml backend.chain)
-    top_n=$(python -m pytorch.bin.config_get --default 300 exp/$sys/config.yaml backend.top_n)
-    mkdir -p $sc
-    python -m score.bin.score --method cosine --backend-dir exp/$sys/backend/cosine \
-      --enroll $e/enroll/spk_xvector.scp --test $e/test/xvector.scp --trials data/test/trials \
-      --out $sc/test.cosine
-    python -m score.bin.norm --method asnorm --top-n $top_n --cohort exp/$sys/backend/cohort.scp \
-      --backend-dir exp/$sys/backend/cosine --enroll $e/enroll/spk_xvector.scp --test $e/test/xvector.scp \
-      --scores $sc/test.cosine --out $sc/test.cosine_asnorm
-    python -m score.bin.score --method plda --backend-dir exp/$sys/backend/plda \
-      --enroll-spk2utt data/enroll/spk2utt --enroll $e/enroll/spk_xvector.scp --test $e/test/xvector.scp \
-      --trials data/test/trials --out $sc/test.plda
-    rm -f exp/$sys/results.tsv
+    rm -f "exp/$sys/results.tsv"    # the stage's done marker goes first, so a failure leaves none
+    plda_chain=$(python -m pytorch.bin.config_get "exp/$sys/config.yaml" backend.chain)
+    top_n=$(python -m pytorch.bin.config_get --default 300 "exp/$sys/config.yaml" backend.top_n)
+    mkdir -p "$sc"
+    python -m score.bin.score --method cosine --backend-dir "exp/$sys/backend/cosine" \
+      --enroll "$e/enroll/spk_xvector.scp" --test "$e/test/xvector.scp" --trials data/test/trials \
+      --out "$sc/test.cosine"
+    python -m score.bin.norm --method asnorm --top-n "$top_n" --cohort "exp/$sys/backend/cohort.scp" \
+      --backend-dir "exp/$sys/backend/cosine" --enroll "$e/enroll/spk_xvector.scp" \
+      --test "$e/test/xvector.scp" --scores "$sc/test.cosine" --out "$sc/test.cosine_asnorm"
+    python -m score.bin.score --method plda --backend-dir "exp/$sys/backend/plda" \
+      --enroll-spk2utt data/enroll/spk2utt --enroll "$e/enroll/spk_xvector.scp" --test "$e/test/xvector.scp" \
+      --trials data/test/trials --out "$sc/test.plda"
     plda_name=${plda_chain//:/}                 # mean,lda:64,lnorm,plda -> mean-lda64-lnorm-plda
     for s in "cosine cosine none" "cosine_asnorm cosine asnorm$top_n" "plda ${plda_name//,/-} none"; do
-      set -- $s
-      python -m score.bin.compute_metrics --trials data/test/trials --scores $sc/test.$1 \
-        --results exp/$sys/results.tsv --system $sys --backend $2 --norm $3 --trials-name mini |
-        sed "s/^/$sys $1: /"
+      read -r method backend norm <<< "$s"
+      python -m score.bin.compute_metrics --trials data/test/trials --scores "$sc/test.$method" \
+        --results "exp/$sys/results.tsv" --system "$sys" --backend "$backend" --norm "$norm" \
+        --trials-name mini | sed "s/^/$sys $method: /"
     done
   done
 fi
 
-if [ $stage -le 8 ] && [ $stop_stage -ge 8 ]; then
+if [ "$stage" -le 8 ] && [ "$stop_stage" -ge 8 ]; then
   # The mini corpus has no held-out dev trials to train a calibration or logistic-regression
   # fusion on, so the systems are fused by the mean of their AS-Norm scores (already on a common,
   # cohort-normalised scale). Recipes with dev trials use `score.bin.fuse --method logreg`.
-  scores=()
-  for conf in $configs; do scores+=(exp/$(basename $conf .yaml)/scores/test.cosine_asnorm); done
+  scores=() members=()
+  for conf in $configs; do
+    members+=("$(basename "$conf" .yaml)")
+    scores+=("exp/${members[-1]}/scores/test.cosine_asnorm")
+  done
   if [ ${#scores[@]} -lt 2 ]; then
     echo "stage 8: one system only, nothing to fuse"
   else
-    mkdir -p $fusion/scores
-    python -m score.bin.fuse --method mean --scores "${scores[@]}" --out $fusion/scores/test.mean_asnorm
-    rm -f $fusion/results.tsv
-    members=$(basename -a -s .yaml $configs | paste -sd+)
-    python -m score.bin.compute_metrics --trials data/test/trials --scores $fusion/scores/test.mean_asnorm \
-      --results $fusion/results.tsv --system "$(basename $fusion)" --backend "mean($members)" \
+    mkdir -p "$fusion/scores"
+    rm -f "$fusion/results.tsv"
+    python -m score.bin.fuse --method mean --scores "${scores[@]}" --out "$fusion/scores/test.mean_asnorm"
+    python -m score.bin.compute_metrics --trials data/test/trials --scores "$fusion/scores/test.mean_asnorm" \
+      --results "$fusion/results.tsv" --system "$(basename "$fusion")" \
+      --backend "mean($(IFS=+; echo "${members[*]}"))" \
       --norm asnorm --trials-name mini | sed "s/^/fusion: /"
   fi
 fi
 
-if [ $stage -le 9 ] && [ $stop_stage -ge 9 ]; then
-  results=($baseline/results.tsv)
-  for conf in $configs; do results+=(exp/$(basename $conf .yaml)/results.tsv); done
-  [ -f $fusion/results.tsv ] && results+=($fusion/results.tsv)
+if [ "$stage" -le 9 ] && [ "$stop_stage" -ge 9 ]; then
+  results=("$baseline/results.tsv")
+  for conf in $configs; do results+=("exp/$(basename "$conf" .yaml)/results.tsv"); done
+  if [ -f "$fusion/results.tsv" ]; then results+=("$fusion/results.tsv"); fi
   title="egs/mini: data/test/trials ($(wc -l < data/test/trials) trials)"
+  rm -f exp/RESULTS.md    # written last: a stage that fails leaves no results table
   python -m score.bin.results_table --title "$title" "${results[@]}" > exp/RESULTS.md.tmp
-  mv exp/RESULTS.md.tmp exp/RESULTS.md
   # One DET plot per scoring method, every system on it; the baseline and the fusion on the cosine one.
   for m in cosine cosine_asnorm plda; do
     files=() labels=()
-    [ $m = cosine ] && files+=($baseline/scores/test.cos) && labels+=(baseline_mfcc_stats)
+    if [ $m = cosine ]; then files+=("$baseline/scores/test.cos"); labels+=(baseline_mfcc_stats); fi
     for conf in $configs; do
-      files+=(exp/$(basename $conf .yaml)/scores/test.$m) labels+=($(basename $conf .yaml))
+      sys=$(basename "$conf" .yaml)
+      files+=("exp/$sys/scores/test.$m"); labels+=("$sys")
     done
-    [ $m = cosine_asnorm ] && [ -f $fusion/scores/test.mean_asnorm ] && \
-      files+=($fusion/scores/test.mean_asnorm) labels+=($(basename $fusion))
+    if [ $m = cosine_asnorm ] && [ -f "$fusion/scores/test.mean_asnorm" ]; then
+      files+=("$fusion/scores/test.mean_asnorm"); labels+=("$(basename "$fusion")")
+    fi
     python -m score.bin.plot_det --trials data/test/trials --scores "${files[@]}" --labels "${labels[@]}" \
-      --title "egs/mini: $m" --out exp/det_$m.png
+      --title "egs/mini: $m" --out "exp/det_$m.png"
   done
+  mv exp/RESULTS.md.tmp exp/RESULTS.md
   cat exp/RESULTS.md
   echo "stage 9: exp/RESULTS.md, exp/det_{cosine,cosine_asnorm,plda}.png"
 fi

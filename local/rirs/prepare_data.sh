@@ -52,7 +52,7 @@ for set in $sets; do
 done
 
 # Every listed file must exist; ids must be unique.
-while IFS=$'\t' read -r id path where; do
+while IFS=$'\t' read -r _ path where; do
   [ -f "$path" ] || { echo "$0: $where: file not found: $path" >&2; exit 1; }
 done < "$tmp/list"
 sort -k1,1 "$tmp/list" > "$tmp/list.sorted"

@@ -20,9 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from local.synthetic.noises import NOISES, room_impulse_response
+from local.synthetic.rate import SR
 from local.synthetic.sessions import active_power
-
-SR = 16000
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,8 @@ import sys
 from collections import defaultdict
 
 from common.errors import FormatError
+from local.synthetic.rate import SR
 
-SR = 16000
 BONAFIDE_PER_TRAIN_SPK = 3
 
 

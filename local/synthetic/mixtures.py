@@ -14,8 +14,6 @@ import numpy as np
 from local.synthetic.noises import NOISES, room_impulse_response
 from local.synthetic.sessions import Session, active_power, eq_response
 
-SR = 16000
-
 
 @dataclass(frozen=True)
 class Placement:

@@ -9,7 +9,7 @@ from typing import Callable
 
 import numpy as np
 
-SR = 16000
+from local.synthetic.rate import SR
 
 
 def _rms_norm(x: np.ndarray) -> np.ndarray:

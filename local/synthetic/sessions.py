@@ -13,8 +13,8 @@ import numpy as np
 from scipy.interpolate import PchipInterpolator
 
 from local.synthetic.noises import NOISES, room_impulse_response
+from local.synthetic.rate import SR
 
-SR = 16000
 EQ_KNOTS = np.array([60.0, 150.0, 300.0, 600.0, 1200.0, 2400.0, 4800.0, 8000.0])
 
 

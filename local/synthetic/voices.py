@@ -15,8 +15,8 @@ import numpy as np
 import scipy.signal
 
 from local.synthetic.phones import VOWEL_NAMES, Tracks
+from local.synthetic.rate import SR
 
-SR = 16000
 HOP = 128                      # 8 ms STFT hop; also the frame grid of the tracks
 NFFT = 512
 FREQS = np.fft.rfftfreq(NFFT, 1.0 / SR)

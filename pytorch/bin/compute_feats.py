@@ -1,7 +1,8 @@
 """Compute Kaldi-compatible features for a data dir into an ark/scp pair (compute-fbank-feats).
 
-    python -m pytorch.bin.compute_feats --feat-type fbank --config conf/fbank.yaml \\
-        [--compress true|false] [--write-utt2num-frames true|false] <data-dir> <ark> <scp>
+Usage: python -m pytorch.bin.compute_feats [options] --config <feat.yaml> <data-dir> <ark> <scp>
+ e.g.: python -m pytorch.bin.compute_feats --feat-type fbank --config conf/fbank.yaml --compress true \\
+           data/train/split4/1 fbank/raw_fbank_train.1.ark fbank/raw_fbank_train.1.scp
 
 Reads <data-dir>/wav.scp (+ segments). Also writes <scp without .scp>.utt2num_frames (or
 --utt2num-frames PATH). Outputs appear only when every utterance succeeded. Dither noise is
@@ -17,62 +18,66 @@ from pathlib import Path
 
 import torch
 
-from common.errors import ConfigError, FormatError
+from common.cli import add_bool, make_parser, refuse_overwrite, run_main, setup_logging
 from common.io import atomic_write
 from pytorch.data.audio import AudioError, iter_data_dir
 from pytorch.features import FEATURES, load_feature_config
 from pytorch.features.ark import ark_scp_writer
 
-logger = logging.getLogger("compute_feats")
 PROG = "compute_feats"
+log = logging.getLogger(PROG)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
+    ap = make_parser(PROG, __doc__)
     ap.add_argument("--feat-type", choices=sorted(FEATURES), default=None,
                     help="feature kind; default: the config's `name:`")
     ap.add_argument("--config", required=True, help="YAML with Kaldi option names, e.g. conf/fbank.yaml")
-    ap.add_argument("--compress", choices=["true", "false"], default="true",
-                    help="Kaldi compression method 2, as compute-fbank-feats | copy-feats --compress")
-    ap.add_argument("--write-utt2num-frames", choices=["true", "false"], default="true")
+    add_bool(ap, "--compress", True,
+             "Kaldi compression method 2, as compute-fbank-feats | copy-feats --compress")
+    add_bool(ap, "--write-utt2num-frames", True, "also write the number of frames of each utterance")
     ap.add_argument("--utt2num-frames", default=None, help="path; default <scp stem>.utt2num_frames")
     ap.add_argument("--seed", type=int, default=0, help="dither seed (combined with each utterance id)")
     ap.add_argument("--device", default="cpu")
+    add_bool(ap, "--allow-truncated-audio", False,
+             "a file shorter than its header says: warn and use what is there instead of failing")
     ap.add_argument("data_dir")
     ap.add_argument("ark")
     ap.add_argument("scp")
     return ap
 
 
+def run(args: argparse.Namespace) -> None:
+    data = Path(args.data_dir)
+    n2f = Path(args.utt2num_frames or Path(args.scp).with_suffix(".utt2num_frames"))
+    refuse_overwrite({"<ark>": args.ark, "<scp>": args.scp, "--utt2num-frames": str(n2f)},
+                     {"<data-dir>": [str(p) for p in (data / "wav.scp", data / "segments") if p.exists()]})
+    module, kind = load_feature_config(args.config, args.feat_type)
+    rate = int(module.opts.sample_frequency)
+    device = torch.device(args.device)
+    n2f.unlink(missing_ok=True)  # a redo must not leave the old one next to a failed scp
+    lengths = []
+    gen = torch.Generator(device=device)
+    with ark_scp_writer(args.ark, args.scp, args.compress) as write, torch.inference_mode():
+        for utt, samples, _ in iter_data_dir(args.data_dir, sample_rate=rate, int16_scale=True,
+                                            allow_truncated=args.allow_truncated_audio):
+            gen.manual_seed((args.seed * 1_000_003 + zlib.crc32(utt.encode())) & 0x7FFFFFFF)
+            feats = module(torch.from_numpy(samples).to(device), generator=gen)
+            if feats.shape[0] == 0:
+                raise AudioError(f"utterance {utt}: too short for one frame ({samples.size} samples)")
+            write(utt, feats.cpu().numpy())
+            lengths.append((utt, feats.shape[0]))
+    if args.write_utt2num_frames:
+        with atomic_write(n2f) as f:
+            f.writelines(f"{u} {n}\n" for u, n in lengths)
+    log.info("%s: wrote %d %s feature matrices to %s", args.data_dir, len(lengths), kind, args.scp)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format=f"{PROG}: %(levelname)s: %(message)s")
+    setup_logging(PROG)
     torch.set_num_threads(1)
-    try:
-        module, kind = load_feature_config(args.config, args.feat_type)
-        rate = int(module.opts.sample_frequency)
-        device = torch.device(args.device)
-        n2f = Path(args.utt2num_frames or Path(args.scp).with_suffix(".utt2num_frames"))
-        n2f.unlink(missing_ok=True)  # a redo must not leave the old one next to a failed scp
-        lengths = []
-        gen = torch.Generator(device=device)
-        compress = args.compress == "true"
-        with ark_scp_writer(args.ark, args.scp, compress) as write, torch.inference_mode():
-            for utt, samples, _ in iter_data_dir(args.data_dir, sample_rate=rate, int16_scale=True):
-                gen.manual_seed((args.seed * 1_000_003 + zlib.crc32(utt.encode())) & 0x7FFFFFFF)
-                feats = module(torch.from_numpy(samples).to(device), generator=gen)
-                if feats.shape[0] == 0:
-                    raise AudioError(f"utterance {utt}: too short for one frame ({samples.size} samples)")
-                write(utt, feats.cpu().numpy())
-                lengths.append((utt, feats.shape[0]))
-        if args.write_utt2num_frames == "true":
-            with atomic_write(n2f) as f:
-                f.writelines(f"{u} {n}\n" for u, n in lengths)
-    except (ConfigError, FormatError, AudioError, OSError) as e:
-        print(f"{PROG}: error: {e}", file=sys.stderr)
-        return 1
-    logger.info("%s: wrote %d %s feature matrices to %s", args.data_dir, len(lengths), kind, args.scp)
-    return 0
+    return run_main(PROG, lambda: run(args))
 
 
 if __name__ == "__main__":

@@ -1,31 +1,22 @@
 """Print one value of a system config, for recipe stages that read exp/<sys>/config.yaml.
 
-    python -m pytorch.bin.config_get exp/ecapa_mini/config.yaml backend.chain     # mean,lda:64,lnorm,plda
-    python -m pytorch.bin.config_get --default 300 exp/x/config.yaml backend.top_n
+Usage: python -m pytorch.bin.config_get [options] <config.yaml> <dotted-key>
+ e.g.: python -m pytorch.bin.config_get exp/ecapa_mini/config.yaml backend.chain     # mean,lda:64,lnorm,plda
+       python -m pytorch.bin.config_get --default 300 exp/x/config.yaml backend.top_n
 
 Lists print comma-joined (the form `score.bin.train_backend --chain` takes), scalars as they are.
 A missing key is an error unless --default is given, so a typo in a stage fails loudly.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from typing import Any
 
+from common.cli import make_parser, run_main
 from common.errors import ConfigError
-from pytorch.config import load_yaml
+from pytorch.config import get_dotted, load_yaml
 
 PROG = "config_get"
-
-
-def lookup(cfg: Any, key: str) -> Any:
-    """cfg[a][b]... for key 'a.b...'; KeyError names the first missing part."""
-    node = cfg
-    for i, part in enumerate(key.split(".")):
-        if not isinstance(node, dict) or part not in node:
-            raise KeyError(".".join(key.split(".")[:i + 1]))
-        node = node[part]
-    return node
 
 
 def render(value: Any) -> str:
@@ -37,26 +28,23 @@ def render(value: Any) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    ap = make_parser(PROG, __doc__)
     ap.add_argument("--default", default=None, help="printed when the key is absent")
     ap.add_argument("config", help="a config file, e.g. exp/<sys>/config.yaml")
     ap.add_argument("key", help="dotted key, e.g. backend.chain")
     args = ap.parse_args(argv)
-    try:
+
+    def body() -> None:
         cfg = load_yaml(args.config) or {}
         try:
-            value = lookup(cfg, args.key)
+            value = get_dotted(cfg, args.key)
         except KeyError as e:
             if args.default is None:
                 raise ConfigError(f"{args.config}: no key {e.args[0]!r}; add it to the config "
                                   "or pass --default") from None
             value = args.default
-    except (ConfigError, OSError) as e:
-        print(f"{PROG}: error: {e}", file=sys.stderr)
-        return 1
-    print(render(value))
-    return 0
+        print(render(value))
+    return run_main(PROG, body)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 """Extract speaker embeddings of a data dir with a trained system.
 
-    python -m pytorch.bin.extract --exp exp/x --data data/test --out exp/x/embeddings/test \\
-        [--checkpoint avg] [--max-chunk-frames N] [--batch-size B] [--device cpu|cuda]
-    python -m pytorch.bin.extract --merge DIR [DIR ...] --data data/test --out exp/x/embeddings/test
+Usage: python -m pytorch.bin.extract [options] --exp <exp-dir> --data <data-dir> --out <out-dir>
+       python -m pytorch.bin.extract --merge <job-dir> [<job-dir> ...] --data <data-dir> --out <out-dir>
+ e.g.: python -m pytorch.bin.extract --exp exp/ecapa_mini --data data/test \\
+           --out exp/ecapa_mini/embeddings/test --checkpoint avg --max-chunk-frames 400 --device cpu
 
 Writes <out>/xvector.{ark,scp}, utt2num_frames (frames the model saw, after VAD; for QMF) and the
 speaker means spk_xvector.{ark,scp} over the data dir's spk2utt (for an enrollment dir the
@@ -10,6 +11,8 @@ speaker means spk_xvector.{ark,scp} over the data dir's spk2utt (for an enrollme
 the input rule (mode, VAD, CMN, fbank options) from its `data` and `features` sections.
 --merge joins the outputs of split jobs (utils/extract_embeddings.sh): xvector.scp and
 utt2num_frames are concatenated and the speaker means are computed over all jobs.
+A non-finite input frame or embedding (NaN or inf) is an error that names the utterance; nothing
+is written then.
 """
 from __future__ import annotations
 
@@ -22,14 +25,15 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from common.cli import add_bool, make_parser, refuse_overwrite, run_main, setup_logging
 from common.embeddings import load_embeddings, write_embeddings
 from common.errors import ConfigError, FormatError
 from common.io import read_kv, write_kv
+from common.registry import build_options
 from pytorch.config import load_config
-from pytorch.data.audio import AudioError
 from pytorch.data.datadir import DataDir
 from pytorch.data.extraction import count_chunks, extract_embeddings, feats_source, wave_source
-from pytorch.data.options import DataOptions, ExtractOptions, from_dict
+from pytorch.data.options import DataOptions, ExtractOptions
 from pytorch.data.xvectors import speaker_means
 
 PROG = "extract"
@@ -54,8 +58,8 @@ def write_speaker_means(data: DataDir, emb: dict[str, np.ndarray], out: Path) ->
 
 def run_extract(args: argparse.Namespace) -> None:
     cfg = load_config(Path(args.exp) / "config.yaml")
-    data_opts: DataOptions = from_dict(DataOptions, cfg.get("data"), "data")
-    opts: ExtractOptions = from_dict(ExtractOptions, cfg.get("extract"), "extract")
+    data_opts: DataOptions = build_options(DataOptions, cfg.get("data"), "data")
+    opts: ExtractOptions = build_options(ExtractOptions, cfg.get("extract"), "extract")
     max_chunk = opts.max_chunk_frames if args.max_chunk_frames is None else args.max_chunk_frames
     batch_size = opts.batch_size if args.batch_size is None else args.batch_size
     device = args.device or opts.device
@@ -71,7 +75,7 @@ def run_extract(args: argparse.Namespace) -> None:
     n = write_embeddings(src.utts, emb, out / "xvector.ark", out / "xvector.scp")
     write_kv(out / "utt2num_frames", zip(src.utts, frames.tolist()))
     log.info("wrote %d embeddings (dim %d) to %s/xvector.scp", n, emb.shape[1], out)
-    if args.speaker_means == "true":
+    if args.speaker_means:
         nspk = write_speaker_means(dd, dict(zip(src.utts, emb)), out)
         log.info("wrote %d speaker means to %s/spk_xvector.scp", nspk, out)
 
@@ -98,7 +102,7 @@ def run_merge(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
+    ap = make_parser(PROG, __doc__)
     ap.add_argument("--exp", help="experiment dir with config.yaml and models/")
     ap.add_argument("--data", required=True, help="Kaldi data dir")
     ap.add_argument("--out", required=True, help="output dir for xvector.{ark,scp}, spk_xvector.*")
@@ -108,21 +112,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch-size", type=int, default=None, help="chunks per forward pass (default: config)")
     ap.add_argument("--device", choices=("cpu", "cuda"), default=None)
     ap.add_argument("--num-threads", type=int, default=0, help="torch CPU threads (0: torch default)")
-    ap.add_argument("--speaker-means", choices=("true", "false"), default="true",
-                    help="also write spk_xvector.{ark,scp} (split jobs leave it to --merge)")
+    add_bool(ap, "--speaker-means", True, "also write spk_xvector.{ark,scp} (split jobs leave it to --merge)")
     ap.add_argument("--merge", nargs="+", metavar="DIR", help="merge the outputs of these job dirs instead")
     args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format=f"{PROG}: %(levelname)s: %(message)s")
-    if args.num_threads > 0:
-        torch.set_num_threads(args.num_threads)
     if not args.merge and not args.exp:
         ap.error("--exp is required (unless --merge)")
-    try:
+    setup_logging(PROG)
+    if args.num_threads > 0:
+        torch.set_num_threads(args.num_threads)
+
+    def body() -> None:
+        refuse_overwrite({"--out": args.out}, {"--data": args.data, "--merge": args.merge})
         run_merge(args) if args.merge else run_extract(args)
-    except (ConfigError, FormatError, AudioError, OSError) as e:
-        print(f"{PROG}: error: {e}", file=sys.stderr)
-        return 1
-    return 0
+    return run_main(PROG, body)
 
 
 if __name__ == "__main__":

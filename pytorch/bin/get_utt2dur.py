@@ -1,7 +1,8 @@
 """Write <data-dir>/utt2dur (or --out): from segments when present, else from the audio headers
 (file paths) or by running the commands (pipes). Kaldi's utils/data/get_utt2dur.sh.
 
-    python -m pytorch.bin.get_utt2dur [--out PATH] <data-dir>
+Usage: python -m pytorch.bin.get_utt2dur [options] <data-dir>
+ e.g.: python -m pytorch.bin.get_utt2dur --out data/train/split4/1/utt2dur data/train/split4/1
 """
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ import logging
 import sys
 from pathlib import Path
 
-from common.errors import FormatError
+from common.cli import make_parser, refuse_overwrite, run_main, setup_logging
 from common.io import atomic_write, read_kv
-from pytorch.data.audio import AudioError, audio_duration, read_segments
+from pytorch.data.audio import audio_duration, read_segments
 
 PROG = "get_utt2dur"
+log = logging.getLogger(PROG)
 
 
 def durations(data_dir: Path) -> list[tuple[str, float]]:
@@ -31,22 +33,24 @@ def durations(data_dir: Path) -> list[tuple[str, float]]:
     return [(utt, audio_duration(spec, utt)) for utt, spec in read_kv(data_dir / "wav.scp").items()]
 
 
+def run(args: argparse.Namespace) -> None:
+    data_dir = Path(args.data_dir)
+    out = args.out or data_dir / "utt2dur"
+    refuse_overwrite({"--out": str(out)},
+                     {"<data-dir>": [str(data_dir / f) for f in ("wav.scp", "segments")]})
+    rows = durations(data_dir)
+    with atomic_write(out) as f:
+        f.writelines(f"{u} {round(d, 5)}\n" for u, d in rows)
+    log.info("wrote durations of %d utterances", len(rows))
+
+
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
+    ap = make_parser(PROG, __doc__)
     ap.add_argument("--out", default=None, help="default <data-dir>/utt2dur")
     ap.add_argument("data_dir")
     args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format=f"{PROG}: %(levelname)s: %(message)s")
-    data_dir = Path(args.data_dir)
-    try:
-        rows = durations(data_dir)
-        with atomic_write(args.out or data_dir / "utt2dur") as f:
-            f.writelines(f"{u} {round(d, 5)}\n" for u, d in rows)
-    except (FormatError, AudioError, OSError) as e:
-        print(f"{PROG}: error: {e}", file=sys.stderr)
-        return 1
-    logging.getLogger(PROG).info("wrote durations of %d utterances", len(rows))
-    return 0
+    setup_logging(PROG)
+    return run_main(PROG, lambda: run(args))
 
 
 if __name__ == "__main__":

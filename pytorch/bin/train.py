@@ -1,11 +1,14 @@
 """Train a speaker-embedding system from its YAML config.
 
-    python -m pytorch.bin.train --config conf/x.yaml --exp exp/x [--set a.b=v ...] \\
-        [--resume auto|none|PATH] [--force true|false]
-    torchrun --nproc_per_node 2 -m pytorch.bin.train --config ... --exp ...   # DDP (gloo on CPU, nccl on GPU)
+Usage: python -m pytorch.bin.train [options] --config <config.yaml> --exp <exp-dir>
+ e.g.: python -m pytorch.bin.train --config conf/ecapa_mini.yaml --exp exp/ecapa_mini --set optim.lr=0.1
+       torchrun --nproc_per_node 2 -m pytorch.bin.train --config conf/x.yaml --exp exp/x   # DDP
 
 Writes exp/x/config.yaml (the resolved config with argv and git SHA), exp/x/log/train.log and
 exp/x/models/epoch_N.pt after every epoch (and models/avg.pt when train.average_last > 0).
+The config is checked first (every stage's model, loss, optimiser, schedule and data dirs), and the
+exp dir is written only once the first epoch's data and model are built: a config with a typo
+leaves nothing behind, so the corrected rerun needs no --force.
 
 Experiment-dir rules, so a rerun never silently mixes two systems:
   - exp/x/config.yaml from an earlier run must equal the new resolved config (meta aside);
@@ -15,23 +18,26 @@ Experiment-dir rules, so a rerun never silently mixes two systems:
     --resume PATH: continue from that checkpoint.
     --resume none: start from scratch; refused when checkpoints exist unless --force true,
     which then deletes exp/x/models/epoch_*.pt and avg.pt first.
-Only rank 0 writes files.
+Only rank 0 writes files. DDP uses gloo on CPU, nccl on GPU.
 """
 from __future__ import annotations
 
 import argparse
 import copy
 import logging
+import logging.handlers
 import sys
 from pathlib import Path
 from typing import Any, Iterable
 
 import yaml
 
-from common.errors import ConfigError, FormatError
+from common.cli import add_bool, make_parser, run_main, setup_logging
+from common.errors import ConfigError
 from pytorch.config import load_config, load_yaml, save_resolved
 from pytorch.training import checkpoint as ckpt_io
 from pytorch.training.distributed import DistInfo, barrier, cleanup, init_distributed
+from pytorch.training.loop import Progress
 
 PROG = "train"
 log = logging.getLogger(PROG)
@@ -88,80 +94,105 @@ def resume_path(exp: Path, resume: str, force: bool) -> Path | None:
     return path
 
 
-def setup_logging(exp: Path, info: DistInfo) -> list[logging.Handler]:
-    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%d %H:%M:%S")
-    root = logging.getLogger()
-    root.setLevel(logging.INFO)
-    stream = logging.StreamHandler(sys.stderr)
-    stream.setFormatter(fmt)
-    stream.setLevel(logging.INFO if info.is_main else logging.WARNING)
-    root.addHandler(stream)
-    if info.is_main:
-        (exp / "log").mkdir(parents=True, exist_ok=True)
-        fh = logging.FileHandler(exp / "log" / "train.log")
-        fh.setFormatter(fmt)
-        root.addHandler(fh)
-        return [stream, fh]
-    return [stream]
+class TrainLog:
+    """exp/x/log/train.log on rank 0. Records are held in memory until `open`, which the trainer
+    reaches only once the config is sound, so a failed start writes nothing into the exp dir."""
+    FORMAT = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%d %H:%M:%S")
+
+    def __init__(self, info: DistInfo) -> None:
+        setup_logging(PROG)
+        root = logging.getLogger()
+        if not info.is_main:
+            root.setLevel(logging.WARNING)
+        self.handler: logging.Handler | None = None
+        if info.is_main:
+            self.handler = logging.handlers.MemoryHandler(capacity=1 << 20, flushLevel=logging.CRITICAL + 1)
+            root.addHandler(self.handler)
+
+    def open(self, path: Path) -> None:
+        if not isinstance(self.handler, logging.handlers.MemoryHandler):
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fh = logging.FileHandler(path)
+        fh.setFormatter(self.FORMAT)
+        self.handler.setTarget(fh)
+        self.handler.flush()
+        self.close()
+        self.handler = fh
+        logging.getLogger().addHandler(fh)
+
+    def close(self) -> None:
+        """Detach (main() may run again in the same process, in tests)."""
+        if self.handler is not None:
+            logging.getLogger().removeHandler(self.handler)
+            self.handler.close()
+            self.handler = None
 
 
-def tqdm_progress(info: DistInfo):
+def tqdm_progress(info: DistInfo, bars: list) -> Progress | None:
+    """Progress bars on rank 0. Each bar goes into `bars`, so that run() closes (clears) a bar left
+    open by Ctrl-C or an error, and the error line does not end up glued to it."""
     if not info.is_main:
         return None
     from tqdm import tqdm
 
     def progress(it: Iterable, total: int, desc: str) -> Iterable:
-        return tqdm(it, total=total, desc=desc, unit="batch", dynamic_ncols=True, leave=False, disable=None)
+        bars.append(tqdm(it, total=total, desc=desc, unit="batch", dynamic_ncols=True, leave=False,
+                         disable=None))
+        return bars[-1]
     return progress
 
 
 def run(args: argparse.Namespace, argv: list[str]) -> None:
     from pytorch.training.trainer import Trainer
     exp = Path(args.exp)
-    force = args.force == "true"
     cfg = load_config(args.config, args.set)
     info = init_distributed((cfg.get("train") or {}).get("device", "auto"))
-    handlers = setup_logging(exp, info)
+    train_log = TrainLog(info)
+    bars: list = []
     try:
-        check_exp_config(exp, cfg, force)
-        resume = resume_path(exp, args.resume, force)
-        if info.is_main:
-            if args.resume == "none" and force:
-                for _, p in ckpt_io.list_epochs(exp):
-                    p.unlink()
-                (ckpt_io.models_dir(exp) / "avg.pt").unlink(missing_ok=True)
-            save_resolved(cfg, exp / "config.yaml", argv)
-        barrier(info)
-        resolved = copy.deepcopy(cfg)
-        resolved["meta"] = (load_yaml(exp / "config.yaml") or {}).get("meta", {})
+        check_exp_config(exp, cfg, args.force)
+        resume = resume_path(exp, args.resume, args.force)
+        trainer = Trainer(copy.deepcopy(cfg), exp, info, progress=tqdm_progress(info, bars))
+        trainer.check()
+
+        def start() -> None:
+            """The config is sound and the first stage is built: now write the exp dir."""
+            if info.is_main:
+                if args.resume == "none" and args.force:
+                    for _, p in ckpt_io.list_epochs(exp):
+                        p.unlink()
+                    (ckpt_io.models_dir(exp) / "avg.pt").unlink(missing_ok=True)
+                save_resolved(cfg, exp / "config.yaml", argv)
+                train_log.open(exp / "log" / "train.log")
+            barrier(info)
+            trainer.cfg["meta"] = (load_yaml(exp / "config.yaml") or {}).get("meta", {})
+        trainer.on_start = start
         log.info("training %s with %s (world size %d, device %s)", exp, args.config, info.world_size,
                  info.device)
-        Trainer(resolved, exp, info, progress=tqdm_progress(info)).run(resume)
+        trainer.run(resume)
     finally:
+        for bar in bars:
+            bar.close()
         cleanup()
-        for h in handlers:              # main() may run again in the same process (tests)
-            logging.getLogger().removeHandler(h)
-            h.close()
+        train_log.close()
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    ap = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+def build_parser() -> argparse.ArgumentParser:
+    ap = make_parser(PROG, __doc__)
     ap.add_argument("--config", required=True, help="system config (YAML)")
     ap.add_argument("--exp", required=True, help="experiment dir, e.g. exp/ecapa_mini")
     ap.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE",
                     help="override a config value, e.g. --set optim.lr=0.01 (repeatable)")
     ap.add_argument("--resume", default="auto", help="auto (default), none, or a checkpoint path")
-    ap.add_argument("--force", default="false", choices=("true", "false"),
-                    help="accept a changed config / restart over existing checkpoints (see above)")
-    args = ap.parse_args(argv)
-    try:
-        run(args, [sys.argv[0] if sys.argv else PROG] + argv)
-    except (ConfigError, FormatError, ckpt_io.CheckpointError, FloatingPointError, ValueError, OSError) as e:
-        print(f"{PROG}: error: {e}", file=sys.stderr)
-        return 1
-    return 0
+    add_bool(ap, "--force", False, "accept a changed config / restart over existing checkpoints (see above)")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    return run_main(PROG, lambda: run(args, [sys.argv[0] if sys.argv else PROG] + argv))
 
 
 if __name__ == "__main__":

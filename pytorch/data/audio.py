@@ -3,21 +3,30 @@ an optional `segments` file (`utt reco start end`, seconds; end -1 means to the 
 
 Samples come back as float32 in [-1, 1), or in int16 scale (times 32768, what Kaldi features
 expect) with `int16_scale=True`. Every error names the utterance and the path or command.
+
+Truncated files: libsndfile returns the frames present, so a WAV whose header promises 2.65 s but
+whose file holds 0.6 s reads as 0.6 s. Every read compares the frames read with the header's count
+(WAV/RF64 data size, AIFF COMM, FLAC STREAMINFO) and raises AudioError; `allow_truncated=True`
+makes it a warning (once per file and process) and uses the frames present.
 """
 from __future__ import annotations
 
 import io
 import logging
 import os
+import struct
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import BinaryIO, Iterator
 
 import numpy as np
 import soundfile as sf
 
 from common.errors import AsvError, FormatError
 from common.io import read_kv, read_table
+from pytorch.data.datadir import DataDir
+from pytorch.data.sources import Source
 
 logger = logging.getLogger(__name__)
 
@@ -32,28 +41,126 @@ def is_pipe(spec: str) -> bool:
     return spec.rstrip().endswith("|")
 
 
-def _decode(data: bytes | str, utt: str, spec: str) -> tuple[np.ndarray, int]:
+# WAV data sizes that mean "unknown length": streaming writers (sox to a pipe) cannot seek back to fix it.
+_STREAM_SIZES = (0, 0xFFFFFFFF, 0x7FFFF000)
+_warned: set[str] = set()
+
+
+def _wav_frames(fh: BinaryIO, big_endian: bool, rf64: bool) -> int | None:
+    """Frames promised by the fmt block size and the data chunk size of a RIFF/RIFX/RF64 file."""
+    end = ">" if big_endian else "<"
+    block_align = data_size = ds64_size = None
+    while (hdr := fh.read(8)) and len(hdr) == 8:
+        cid, size = hdr[:4], struct.unpack(end + "I", hdr[4:])[0]
+        if cid == b"data":
+            data_size = ds64_size if rf64 and size == 0xFFFFFFFF else size
+            break
+        if cid not in (b"fmt ", b"ds64"):
+            fh.seek(size + size % 2, 1)
+            continue
+        body = fh.read(size + size % 2)
+        if cid == b"fmt " and len(body) >= 14:
+            block_align = struct.unpack(end + "H", body[12:14])[0]
+        elif cid == b"ds64" and len(body) >= 16:
+            ds64_size = struct.unpack("<Q", body[8:16])[0]
+    if not block_align or data_size is None or (not rf64 and data_size in _STREAM_SIZES):
+        return None
+    return data_size // block_align
+
+
+def _aiff_frames(fh: BinaryIO) -> int | None:
+    while (hdr := fh.read(8)) and len(hdr) == 8:
+        cid, size = hdr[:4], struct.unpack(">I", hdr[4:])[0]
+        if cid == b"COMM":
+            body = fh.read(6)
+            return struct.unpack(">I", body[2:6])[0] if len(body) == 6 else None
+        fh.seek(size + size % 2, 1)
+    return None
+
+
+def header_frames(fh: BinaryIO) -> int | None:
+    """Frames a WAV (RIFF, RIFX, RF64) or AIFF header promises, read from the binary file `fh`;
+    None for other formats or a streamed WAV without a length. libsndfile cannot tell us: it clamps
+    its frame count to the bytes present."""
+    head = fh.read(12)
+    if len(head) < 12:
+        return None
+    if head[:4] in (b"RIFF", b"RIFX", b"RF64") and head[8:12] == b"WAVE":
+        return _wav_frames(fh, head[:4] == b"RIFX", head[:4] == b"RF64")
+    if head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
+        return _aiff_frames(fh)
+    return None
+
+
+def _truncated(utt: str, spec: str, promised: int, present: int, rate: int, allow: bool) -> None:
+    msg = (f"utterance {utt}: truncated audio in {spec!r}: its header promises {promised} frames "
+           f"({promised / rate:.3f} s) but it holds {present} ({present / rate:.3f} s); re-create the file "
+           "or remove the utterance (data.allow_truncated_audio: true or --allow-truncated-audio true "
+           "uses what is there)")
+    if not allow:
+        raise AudioError(msg)
+    if spec not in _warned:
+        _warned.add(spec)
+        logger.warning("%s", msg)
+
+
+def _promised(src: str | io.BytesIO) -> int | None:
+    if isinstance(src, io.BytesIO):
+        n = header_frames(src)
+        src.seek(0)
+        return n
+    with open(src, "rb") as fh:
+        return header_frames(fh)
+
+
+def _read_checked(src: str | io.BytesIO, start: int, length: int | None, utt: str, spec: str,
+                  allow_truncated: bool) -> tuple[np.ndarray, int]:
+    """Frames [start, start+length) (to the end for None) as float32 [frames, channels], and the rate.
+
+    The file is truncated when it holds fewer frames than its header promises (WAV, AIFF: libsndfile
+    reports the frames present) or when a read stops before them (FLAC: libsndfile reports the header)."""
     try:
-        samples, rate = sf.read(io.BytesIO(data) if isinstance(data, bytes) else data,
-                                dtype="float32", always_2d=True)
+        promised = _promised(src)
+        with sf.SoundFile(src) as f:
+            rate = f.samplerate
+            if promised is None and f.format == "FLAC" and f.frames > 0:
+                promised = f.frames
+            if promised is not None and f.frames < promised:
+                _truncated(utt, spec, promised, f.frames, rate, allow_truncated)
+                promised = f.frames
+            if start >= f.frames > 0:  # past the frames present (allowed truncation, or utt2dur too long)
+                x = np.zeros((0, f.channels), np.float32)
+            else:
+                f.seek(start)
+                x = f.read(frames=-1 if length is None else length, dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, OSError, TypeError) as e:
-        if isinstance(data, str) and not os.path.exists(data):
+        if isinstance(src, str) and not os.path.exists(src):
             raise AudioError(f"utterance {utt}: audio file not found: {spec}") from None
         raise AudioError(f"utterance {utt}: cannot read audio from {spec!r}: {e}") from None
+    if promised is not None:
+        want = promised - start if length is None else min(length, promised - start)
+        if x.shape[0] < want:
+            _truncated(utt, spec, promised, start + x.shape[0], rate, allow_truncated)
+    return x, int(rate)
+
+
+def _decode(data: bytes | str, utt: str, spec: str, allow_truncated: bool) -> tuple[np.ndarray, int]:
+    samples, rate = _read_checked(io.BytesIO(data) if isinstance(data, bytes) else data, 0, None, utt, spec,
+                                  allow_truncated)
     if samples.shape[1] > 1:
         logger.warning("utterance %s: %d channels in %s, using the first", utt, samples.shape[1], spec)
     samples = np.ascontiguousarray(samples[:, 0])
     if samples.size == 0:
         raise AudioError(f"utterance {utt}: empty audio (0 samples) in {spec!r}")
-    return samples, int(rate)
+    return samples, rate
 
 
-def read_audio(spec: str, utt: str = "?") -> tuple[np.ndarray, int]:
+def read_audio(spec: str, utt: str = "?", allow_truncated: bool = False) -> tuple[np.ndarray, int]:
     """One wav.scp value (a path, or a bash command ending in `|` that writes WAV to stdout)
     -> (float32 samples in [-1, 1), sample rate)."""
     spec = spec.strip()
     if not is_pipe(spec):
-        return _decode(spec, utt, spec)
+        return _decode(spec, utt, spec, allow_truncated)
     cmd = spec[:-1].strip()
     proc = subprocess.run(["bash", "-c", f"set -o pipefail; {cmd}"], capture_output=True)
     if proc.returncode != 0:
@@ -62,21 +169,25 @@ def read_audio(spec: str, utt: str = "?") -> tuple[np.ndarray, int]:
         raise AudioError(f"utterance {utt}: command failed with exit status {proc.returncode}: {cmd!r}{tail}")
     if not proc.stdout:
         raise AudioError(f"utterance {utt}: command wrote no audio: {cmd!r}")
-    return _decode(proc.stdout, utt, spec)
+    return _decode(proc.stdout, utt, spec, allow_truncated)
 
 
-def audio_duration(spec: str, utt: str = "?") -> float:
-    """Seconds of audio: from the header for files, by running the command for pipes."""
+def audio_duration(spec: str, utt: str = "?", allow_truncated: bool = False) -> float:
+    """Seconds of audio: from the header for files (checked against the bytes present), by running
+    the command for pipes."""
     spec = spec.strip()
     if is_pipe(spec):
-        samples, rate = read_audio(spec, utt)
+        samples, rate = read_audio(spec, utt, allow_truncated)
         return samples.size / rate
     try:
         info = sf.info(spec)
+        promised = _promised(spec)
     except (sf.LibsndfileError, RuntimeError, OSError) as e:
         if not os.path.exists(spec):
             raise AudioError(f"utterance {utt}: audio file not found: {spec}") from None
         raise AudioError(f"utterance {utt}: cannot read audio header of {spec}: {e}") from None
+    if promised is not None and info.frames < promised:
+        _truncated(utt, spec, promised, info.frames, info.samplerate, allow_truncated)
     return info.frames / info.samplerate
 
 
@@ -110,10 +221,12 @@ def cut_segment(samples: np.ndarray, rate: int, start: float, end: float, utt: s
 
 
 def iter_data_dir(data_dir: str | os.PathLike, sample_rate: int | None = None,
-                  int16_scale: bool = False) -> Iterator[tuple[str, np.ndarray, int]]:
+                  int16_scale: bool = False, allow_truncated: bool = False
+                  ) -> Iterator[tuple[str, np.ndarray, int]]:
     """Yield (utt, samples float32, rate) in file order for <data_dir>/wav.scp (+ segments).
 
     sample_rate: if given, a recording at another rate is an AudioError.
+    allow_truncated: a file shorter than its header says is a warning, not an AudioError.
     A recording is read once for consecutive segments that come from it.
     """
     data_dir = Path(data_dir)
@@ -131,7 +244,7 @@ def iter_data_dir(data_dir: str | os.PathLike, sample_rate: int | None = None,
                              f"is not in {data_dir}/wav.scp")
         spec = wav_scp[reco]
         if cached is None or cached[0] != reco:
-            samples, rate = read_audio(spec, utt)
+            samples, rate = read_audio(spec, utt, allow_truncated)
             if sample_rate is not None and rate != sample_rate:
                 raise AudioError(f"utterance {utt}: sample rate {rate} Hz in {spec!r}, "
                                  f"expected {sample_rate} Hz "
@@ -141,3 +254,63 @@ def iter_data_dir(data_dir: str | os.PathLike, sample_rate: int | None = None,
         if has_segments:
             samples = cut_segment(samples, rate, start, end, utt, spec)
         yield utt, (samples * 32768.0 if int16_scale else samples), rate
+
+
+def read_range(rspec: str, start: int, length: int | None, utt: str, rate: int,
+               allow_truncated: bool = False) -> np.ndarray:
+    """Samples [start, start+length) of a wav.scp entry (first channel), float32 in [-1, 1).
+
+    Plain files are read in place (soundfile seeks); pipes are run and sliced.
+    """
+    if not is_pipe(rspec):
+        x, sr = _read_checked(rspec.strip(), start, length, utt, rspec, allow_truncated)
+        x = x[:, 0]
+    else:
+        x, sr = read_audio(rspec, utt, allow_truncated)
+        x = x[start:] if length is None else x[start:start + length]
+    if sr != rate:
+        raise AudioError(f"utterance {utt}: sample rate {sr} Hz in {rspec!r}, expected {rate} Hz "
+                         "(resample the data or set features.sample_frequency)")
+    return np.ascontiguousarray(x, dtype=np.float32)
+
+
+class SourceLoader:
+    """Picklable reader of augmentation sources for the Augmenter (spawned workers need pickling)."""
+
+    def __init__(self, rate: int, allow_truncated: bool = False) -> None:
+        self.rate = rate
+        self.allow_truncated = allow_truncated
+
+    def __call__(self, src: Source, start: int, length: int | None) -> np.ndarray:
+        return read_range(src.rspec, start, length, src.key, self.rate, self.allow_truncated)
+
+
+@dataclass(frozen=True)
+class WaveEntry:
+    utt: str
+    rspec: str          # wav.scp value of the recording
+    offset: int         # first sample of the utterance in the recording (segments)
+    num_samples: int
+
+
+def wave_entries(dd: DataDir, rate: int, allow_truncated: bool = False) -> list[WaveEntry]:
+    """Per utterance: recording, offset and length in samples (utt2dur / segments / headers)."""
+    if not dd.has("wav.scp"):
+        raise FormatError(f"{dd.file('wav.scp')}: missing; data.mode: wave reads the audio")
+    wav = read_kv(dd.file("wav.scp"))
+    segs = {u: (r, s, e) for u, r, s, e in read_segments(dd.file("segments"))} if dd.has("segments") else {}
+    durs = read_kv(dd.file("utt2dur")) if dd.has("utt2dur") else {}
+    out = []
+    for utt in dd.utts:
+        reco, start, end = segs.get(utt, (utt, 0.0, -1.0))
+        if reco not in wav:
+            raise FormatError(f"{dd.file('wav.scp')}: no entry for {reco!r} (utterance {utt}); "
+                              "run utils/fix_data_dir.sh")
+        if utt in durs:
+            dur = float(durs[utt])
+        elif end != -1:
+            dur = end - start
+        else:
+            dur = audio_duration(wav[reco], utt, allow_truncated) - start
+        out.append(WaveEntry(utt, wav[reco], int(round(start * rate)), int(dur * rate)))
+    return out

@@ -46,11 +46,6 @@ def scaled_noise(speech: np.ndarray, noise: np.ndarray, snr_db: float) -> np.nda
     return (gain * noise).astype(np.float32)
 
 
-def add_at_snr(speech: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray:
-    """speech + noise at `snr_db` dB below the speech power."""
-    return (speech + scaled_noise(speech, noise, snr_db)).astype(np.float32)
-
-
 def reverberate(speech: np.ndarray, rir: np.ndarray) -> np.ndarray:
     """Convolve with a room impulse response, keeping the direct path aligned and the power unchanged.
 
@@ -99,7 +94,7 @@ class Augmenter:
         self.opts = opts
         self.sources = sources
         self.load = load
-        probs = [opts.section(t).prob if getattr(sources, t) else 0.0 for t in self.TYPES]
+        probs = [getattr(opts, t).prob if getattr(sources, t) else 0.0 for t in self.TYPES]
         self.choices = ("none",) + self.TYPES
         self.probs = np.array([max(0.0, 1.0 - sum(probs))] + probs)
         self.probs /= self.probs.sum()
@@ -124,7 +119,7 @@ class Augmenter:
         return fit_length(x, length, rng)
 
     def _additive(self, kind: str, wave: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        sect = self.opts.section(kind)
+        sect = getattr(self.opts, kind)
         srcs = getattr(self.sources, kind)
         count = 1
         if kind == "babble":

@@ -1,4 +1,5 @@
-"""Fixed-length training chunks from feature matrices: VAD selection, random crop, repetition padding.
+"""Fixed-length training chunks: repetition padding and same-speaker concatenation (features and
+waveforms alike), and for feature matrices VAD selection and random crops.
 
 With VAD the voiced frames are selected first and the chunk is drawn among them (the same rule as
 extraction, so the model never sees silence it is not tested on). Only the row span that holds the
@@ -6,9 +7,13 @@ chosen voiced frames is read from disk.
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 from pytorch.data.featreader import FeatReader, MatInfo
+
+MAX_CONCAT = 64  # clips appended at most before falling back to repetition
 
 
 def repeat_pad(mat: np.ndarray, length: int) -> np.ndarray:
@@ -18,6 +23,24 @@ def repeat_pad(mat: np.ndarray, length: int) -> np.ndarray:
     if mat.shape[0] >= length:
         return mat[:length]
     return np.take(mat, np.arange(length) % mat.shape[0], axis=0)
+
+
+def concat_clips(first: np.ndarray, length: int, others: np.ndarray, sizes: np.ndarray,
+                 read: Callable[[int, int, int | None], np.ndarray], rng: np.random.Generator) -> np.ndarray:
+    """A short clip made `length` long (along axis 0) by appending random clips of the same speaker,
+    CNSRC 2022 style: `others` are the candidate items, `sizes[j]` their usable lengths and
+    `read(j, start, length or None for all)` reads one. Each appended clip is a random piece just long
+    enough to finish, or a whole clip when it is too short. Repetition pads what MAX_CONCAT clips leave."""
+    parts, total = [first], first.shape[0]
+    for _ in range(MAX_CONCAT):
+        if total >= length:
+            break
+        j = int(others[rng.integers(others.size)])
+        need = length - total
+        part = read(j, random_start(int(sizes[j]), need, rng), need) if sizes[j] > need else read(j, 0, None)
+        parts.append(part)
+        total += part.shape[0]
+    return repeat_pad(np.concatenate(parts), length)
 
 
 def random_start(avail: int, length: int, rng: np.random.Generator) -> int:

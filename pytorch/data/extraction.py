@@ -7,7 +7,8 @@ training config has data.cmn. With `max_chunk_frames` C > 0 an utterance longer 
 into ceil(T / C) chunks of exactly C frames, evenly spread (the last ones overlap a little), and
 its embedding is the mean of the chunk embeddings. Chunks are batched only with chunks of the same
 length, longest first, so no padding ever reaches the model and a batch gives the same embeddings
-as one-by-one extraction.
+as one-by-one extraction. A NaN or inf in an utterance's input or embedding is an error naming it,
+so no table with NaN rows (and NaN speaker means) is ever written.
 """
 from __future__ import annotations
 
@@ -18,10 +19,12 @@ from typing import Callable, Iterator
 import numpy as np
 import torch
 
-from common.errors import FormatError
+from common.errors import AsvError, FormatError
+from pytorch.data.audio import read_range, wave_entries
 from pytorch.data.chunks import cmn
 from pytorch.data.datadir import DataDir, load_vad, voiced_counts
 from pytorch.data.featreader import FeatReader
+from pytorch.features import from_config
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +74,6 @@ def feats_source(dd: DataDir, use_vad: bool) -> InputSource:
 def wave_source(dd: DataDir, features_cfg: dict | None) -> InputSource:
     """On-the-fly fbank of the whole utterance, dither off so embeddings are deterministic. Like
     wave-mode training (which crops raw audio), no VAD is applied."""
-    from pytorch.data.wave_dataset import read_range, wave_entries
-    from pytorch.features import from_config
     cfg = dict(features_cfg or {})
     cfg["dither"] = 0.0
     fbank, _ = from_config(cfg, None if "name" in cfg else "fbank", where="features")
@@ -105,6 +106,10 @@ def _batches(src: InputSource, max_chunk: int, batch_size: int, apply_cmn: bool
         mat = src.load(utt)
         if mat.shape[0] == 0:
             raise FormatError(f"utterance {utt!r} has no frames; remove it from the data dir")
+        finite = np.isfinite(mat).all(axis=1)
+        if not finite.all():
+            raise FormatError(f"utterance {utt!r}: {int((~finite).sum())} of its {mat.shape[0]} input frames "
+                              "hold NaN or inf; recompute its features or remove it from the data dir")
         length = min(mat.shape[0], max_chunk) if max_chunk > 0 else mat.shape[0]
         for t in list(buckets):
             if t != length and t != max_chunk:  # shorter utterances only follow: this bucket is final
@@ -132,6 +137,11 @@ def extract_embeddings(model: torch.nn.Module, src: InputSource, max_chunk_frame
     with torch.inference_mode():
         for chunks, owners in _batches(src, max_chunk_frames, batch_size, apply_cmn):
             emb = model(torch.from_numpy(chunks).to(device)).float().cpu().numpy().astype(np.float64)
+            finite = np.isfinite(emb).all(axis=1)
+            if not finite.all():
+                utt = src.utts[owners[int(np.flatnonzero(~finite)[0])]]
+                raise AsvError(f"utterance {utt!r}: the model gave a NaN or inf embedding from finite input; "
+                               "the checkpoint's weights may hold NaN (see the training log)")
             if sums is None:
                 sums = np.zeros((len(src.utts), emb.shape[1]), dtype=np.float64)
             idx = np.asarray(owners)

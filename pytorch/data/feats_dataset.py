@@ -5,20 +5,23 @@ concatenated clips, SpecAugment) comes from `seed`, so batches do not depend on 
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from common.errors import FormatError
-from pytorch.data.chunks import cmn, random_chunk, read_voiced, repeat_pad
+from common.errors import ConfigError, FormatError
+from pytorch.data.chunks import cmn, concat_clips, random_chunk, read_voiced
 from pytorch.data.datadir import DataDir, load_vad, voiced_counts
 from pytorch.data.featreader import FeatReader, MatInfo
-from pytorch.data.options import SpecAugOptions
+from pytorch.data.options import AugmentOptions, DataOptions, SpecAugOptions
+from pytorch.data.speakers import check_kept, group_by_speaker, other_clips
 from pytorch.data.specaug import spec_augment
+from pytorch.data.trainset import TrainSet
 
-MAX_CONCAT = 64  # clips to concatenate at most before falling back to repetition
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -41,13 +44,13 @@ class FeatsChunkDataset(Dataset):
         self.short_utt = short_utt
         self.apply_cmn = apply_cmn
         self.specaug = specaug
-        # Utterances of each speaker, for concatenating short clips of the same speaker.
-        order = np.argsort(index.labels, kind="stable")
-        bounds = np.flatnonzero(np.diff(index.labels[order])) + 1
-        self.by_spk = {int(index.labels[g[0]]): g for g in np.split(order, bounds) if g.size}
+        self.by_spk = group_by_speaker(index.labels)  # for concatenating short clips of one speaker
 
     def __len__(self) -> int:
         return len(self.index.utts)
+
+    def utt(self, i: int) -> str:
+        return self.index.utts[i]
 
     def _voiced(self, i: int) -> np.ndarray | None:
         if self.index.vad is None:
@@ -59,45 +62,28 @@ class FeatsChunkDataset(Dataset):
                               f"have {info.rows}; recompute vad.scp from these features")
         return mask
 
-    def _chunk(self, i: int, length: int, rng: np.random.Generator) -> np.ndarray:
-        utt, info = self.index.utts[i], self.index.infos[i]
-        return random_chunk(self.reader, utt, info, self._voiced(i), int(self.index.avail[i]), length, rng)
-
-    def _concat(self, i: int, rng: np.random.Generator) -> np.ndarray:
-        """Short clip: append random clips of the same speaker until the chunk is full (CNSRC 2022)."""
-        n = self.num_frames
-        parts = [read_voiced(self.reader, self.index.utts[i], self.index.infos[i], self._voiced(i))]
-        total = parts[0].shape[0]
-        pool = self.by_spk[int(self.index.labels[i])]
-        if pool.size > 1:
-            pool = pool[pool != i]  # other clips first; a lone clip is repeated
-        for _ in range(MAX_CONCAT):
-            if total >= n:
-                break
-            j = int(pool[rng.integers(pool.size)])
-            need = n - total
-            if self.index.avail[j] > need:
-                parts.append(self._chunk(j, need, rng))
-            else:
-                parts.append(read_voiced(self.reader, self.index.utts[j], self.index.infos[j],
-                                         self._voiced(j)))
-            total += parts[-1].shape[0]
-        return repeat_pad(np.concatenate(parts), n)
+    def _read(self, i: int, start: int, length: int | None) -> np.ndarray:
+        """Voiced frames [start, start+length) of item i (all of them for None)."""
+        return read_voiced(self.reader, self.index.utts[i], self.index.infos[i], self._voiced(i), start,
+                           length)
 
     def __getitem__(self, item: tuple[int, int]) -> dict:
         i, seed = item
         rng = np.random.default_rng(seed)
         if self.short_utt == "concat" and self.index.avail[i] < self.num_frames:
-            feats = self._concat(i, rng)
+            others = other_clips(self.by_spk, self.index.labels, i)
+            first = self._read(i, 0, None)
+            feats = concat_clips(first, self.num_frames, others, self.index.avail, self._read, rng)
         else:
-            feats = self._chunk(i, self.num_frames, rng)
+            feats = random_chunk(self.reader, self.index.utts[i], self.index.infos[i], self._voiced(i),
+                                 int(self.index.avail[i]), self.num_frames, rng)
         if self.apply_cmn:
             feats = cmn(feats)
         out = torch.from_numpy(np.ascontiguousarray(feats, dtype=np.float32))
         if self.specaug is not None and self.specaug.prob > 0:
             gen = torch.Generator().manual_seed(int(rng.integers(2**62)))
             out = spec_augment(out[None], self.specaug, gen)[0]
-        return {"feats": out, "label": int(self.index.labels[i]), "seed": seed}
+        return {"feats": out, "label": int(self.index.labels[i]), "seed": seed, "index": i}
 
 
 def build_feats_index(dd: DataDir, spk2id: dict[str, int], reader: FeatReader, use_vad: bool,
@@ -120,3 +106,25 @@ def build_feats_index(dd: DataDir, spk2id: dict[str, int], reader: FeatReader, u
     keep = avail >= max(min_frames, 1)
     idx = np.flatnonzero(keep)
     return FeatsIndex([dd.utts[k] for k in idx], [infos[k] for k in idx], avail[idx], labels[idx], vad, where)
+
+
+def build_feats_dataset(dd: DataDir, opts: DataOptions, aug: AugmentOptions, spk2id: dict[str, int],
+                        training: bool, cfg: dict) -> TrainSet:
+    """Feats mode: chunks of feats.scp (+ vad.scp); `cfg` is unused (build_wave_dataset's signature)."""
+    if aug.wave_level and training:
+        raise ConfigError("augment: noise/music/babble/reverb/speed work on waveforms and need "
+                          "data.mode: wave "
+                          "(in feats mode augment the data dirs before feature extraction)")
+    if not dd.has("feats.scp"):
+        raise FormatError(f"{dd.file('feats.scp')}: missing; run feature extraction (stage 1) or set "
+                          "data.mode: wave")
+    reader = FeatReader(dd.table("feats.scp"), str(dd.file("feats.scp")))
+    index = build_feats_index(dd, spk2id, reader, opts.use_vad, opts.min_frames)
+    check_kept(str(dd.path), spk2id, index.labels, opts.min_frames, training)
+    dropped = len(dd.utts) - len(index.utts)
+    if dropped:
+        log.info("%s: dropped %d utterances with fewer than %d frames", dd.path, dropped,
+                 max(opts.min_frames, 1))
+    ds = FeatsChunkDataset(reader, index, opts.num_frames, opts.short_utt, opts.cmn,
+                           aug.specaug if training else None)
+    return TrainSet(ds, index.labels, index.infos[0].cols, spk2id)

@@ -1,4 +1,5 @@
-"""The `data`, `augment` and `extract` config sections as strict dataclasses.
+"""The `data`, `augment` and `extract` config sections (and the loader keys of `train`) as strict
+dataclasses, built by common.registry.build_options.
 
 Unknown keys are ConfigErrors naming the key and the valid ones (a typo must not silently train
 another system). Defaults follow Kaldi / WeSpeaker recipes: noise 0-15 dB, music 5-15 dB, babble
@@ -11,28 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from common.errors import ConfigError
-
-
-def from_dict(cls: type, d: Mapping[str, Any] | None, where: str) -> Any:
-    """Build dataclass `cls` from a mapping, rejecting unknown keys and checking `_choices`."""
-    d = {} if d is None else d
-    if not isinstance(d, Mapping):
-        raise ConfigError(f"{where}: expected a mapping, got {type(d).__name__}")
-    names = {f.name for f in dataclasses.fields(cls)}
-    for key in d:
-        if key not in names:
-            raise ConfigError(f"{where}: unknown key {key!r}; valid keys: {', '.join(sorted(names))}")
-    nested = getattr(cls, "_nested", {})
-    kwargs = {k: (from_dict(nested[k], v, f"{where}.{k}") if k in nested else v) for k, v in d.items()}
-    obj = cls(**kwargs)
-    for key, valid in getattr(cls, "_choices", {}).items():
-        if getattr(obj, key) not in valid:
-            raise ConfigError(f"{where}.{key}: {getattr(obj, key)!r} is not one of "
-                              f"{', '.join(map(str, valid))}")
-    check = getattr(obj, "check", None)
-    if check:
-        check(where)
-    return obj
+from common.registry import build_options
 
 
 def _range(val: Any, where: str, name: str) -> None:
@@ -116,35 +96,27 @@ class AugmentOptions:
     _nested = {"noise": AdditiveOptions, "music": AdditiveOptions, "babble": AdditiveOptions,
                "reverb": ReverbOptions, "speed": SpeedOptions, "specaug": SpecAugOptions}
 
-    def section(self, name: str) -> Any:
-        return getattr(self, name)
-
     def check(self, where: str) -> None:
-        total = sum(self.section(t).prob for t in ("noise", "music", "babble", "reverb"))
+        total = sum(getattr(self, t).prob for t in ("noise", "music", "babble", "reverb"))
         if total > 1.0 + 1e-9:
             raise ConfigError(f"{where}: noise+music+babble+reverb probabilities sum to {total:g} > 1 "
                               "(one choice per utterance; the rest is 'none')")
 
     @property
     def wave_level(self) -> bool:
-        return any(self.section(t).prob > 0 for t in ("noise", "music", "babble", "reverb")) \
+        return any(getattr(self, t).prob > 0 for t in ("noise", "music", "babble", "reverb")) \
             or self.speed.prob > 0
 
 
 def augment_options(section: Mapping[str, Any] | None) -> AugmentOptions:
-    """Missing sub-sections keep their per-type defaults (e.g. babble's SNR range)."""
+    """Missing keys of a sub-section keep that type's defaults (e.g. babble's SNR range), not the
+    generic AdditiveOptions ones."""
     section = dict(section or {})
     defaults = AugmentOptions()
-    for key in list(section):
-        if key in AugmentOptions._nested and isinstance(section[key], Mapping):
-            merged = dataclasses.asdict(getattr(defaults, key))
-            for k in section[key]:
-                if k not in merged:
-                    raise ConfigError(f"augment.{key}: unknown key {k!r}; valid keys: "
-                                      f"{', '.join(sorted(merged))}")
-            merged.update(section[key])
-            section[key] = merged
-    return from_dict(AugmentOptions, section, "augment")
+    for key, sub in section.items():
+        if key in AugmentOptions._nested and isinstance(sub, Mapping):
+            section[key] = {**dataclasses.asdict(getattr(defaults, key)), **sub}
+    return build_options(AugmentOptions, section, "augment")
 
 
 @dataclass
@@ -160,16 +132,38 @@ class DataOptions:
     cmn: bool = True                 # mean-normalise each chunk over time
     use_vad: bool = True             # feats mode: select voiced frames when vad.scp exists (wave: no VAD)
     fbank_on: str = "cpu"            # wave mode: fbank in DataLoader workers (cpu) or in to_features (device)
+    allow_truncated_audio: bool = False  # wave mode: a file shorter than its header says warns, not fails
 
     _choices = {"mode": ("feats", "wave"), "short_utt": ("repeat", "concat"),
-                "sampler": ("random", "speaker_balanced"), "fbank_on": ("cpu", "device"),
-                "cmn": (True, False), "use_vad": (True, False)}
+                "sampler": ("random", "speaker_balanced"), "fbank_on": ("cpu", "device")}
 
     def check(self, where: str) -> None:
-        if not isinstance(self.num_frames, int) or self.num_frames < 1:
+        if self.num_frames < 1:
             raise ConfigError(f"{where}.num_frames: a positive integer, got {self.num_frames!r}")
-        if not isinstance(self.min_frames, int) or self.min_frames < 0:
+        if self.min_frames < 0:
             raise ConfigError(f"{where}.min_frames: a non-negative integer, got {self.min_frames!r}")
+
+
+@dataclass
+class LoaderOptions:
+    """The keys of the `train` section that the data loader reads; TrainOptions (the whole section)
+    extends this class, so the defaults live here once."""
+    batch_size: int = 32              # per process; the global batch is batch_size x world size
+    num_workers: int = 0
+    seed: int = 0
+
+    def check(self, where: str) -> None:
+        for key, low in (("batch_size", 1), ("num_workers", 0)):
+            if getattr(self, key) < low:
+                raise ConfigError(f"{where}.{key}: expected an integer >= {low}, got {getattr(self, key)!r}")
+
+
+def loader_options(train_section: Mapping[str, Any] | None) -> LoaderOptions:
+    """LoaderOptions from the `train` section; its other keys are TrainOptions' to check."""
+    if isinstance(train_section, Mapping):
+        names = {f.name for f in dataclasses.fields(LoaderOptions)}
+        train_section = {k: v for k, v in train_section.items() if k in names}
+    return build_options(LoaderOptions, train_section, "train")
 
 
 @dataclass
@@ -181,8 +175,8 @@ class ExtractOptions:
     _choices = {"device": ("cpu", "cuda")}
 
     def check(self, where: str) -> None:
-        if not isinstance(self.max_chunk_frames, int) or self.max_chunk_frames < 0:
+        if self.max_chunk_frames < 0:
             raise ConfigError(f"{where}.max_chunk_frames: 0 or a positive integer, "
                               f"got {self.max_chunk_frames!r}")
-        if not isinstance(self.batch_size, int) or self.batch_size < 1:
+        if self.batch_size < 1:
             raise ConfigError(f"{where}.batch_size: a positive integer, got {self.batch_size!r}")

@@ -13,6 +13,8 @@ from typing import Iterator
 
 import numpy as np
 
+from pytorch.data.speakers import group_by_speaker
+
 Item = tuple[int, int]
 
 
@@ -94,9 +96,7 @@ class SpeakerBalancedBatchSampler(_EpochBatchSampler):
         self.p = batch_size // utts_per_spk
         spk_of = np.asarray(spk_of)
         self.num_items = spk_of.size
-        order = np.argsort(spk_of, kind="stable")
-        bounds = np.flatnonzero(np.diff(spk_of[order])) + 1
-        self.pools = [p for p in np.split(order, bounds) if p.size]
+        self.pools = list(group_by_speaker(spk_of).values())
         if self.p > len(self.pools):
             raise ValueError(f"batch of {self.p} speakers x {self.m} utterances needs {self.p} speakers, "
                              f"the data has {len(self.pools)}; lower batch_size or raise utts_per_spk")

@@ -17,7 +17,6 @@ from pytorch.features.options import (
                                       SlidingCmvnOptions,
                                       SpectrogramOptions,
                                       VadOptions,
-                                      build_options,
 )
 from pytorch.features.spectrogram import Spectrogram
 from pytorch.features.vad import compute_vad
@@ -25,7 +24,7 @@ from pytorch.features.window import num_frames
 
 __all__ = [
     "FEATURES", "Fbank", "FbankOptions", "FrameOptions", "MelOptions", "Mfcc", "MfccOptions",
-    "SlidingCmvnOptions", "Spectrogram", "SpectrogramOptions", "VadOptions", "build_options",
+    "SlidingCmvnOptions", "Spectrogram", "SpectrogramOptions", "VadOptions",
     "compute_vad", "from_config", "load_feature_config", "load_vad_config", "num_frames",
     "sliding_cmvn", "utterance_cmvn",
 ]

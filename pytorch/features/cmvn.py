@@ -9,7 +9,8 @@ from typing import Any
 
 import torch
 
-from pytorch.features.options import SlidingCmvnOptions, build_options
+from common.registry import build_options
+from pytorch.features.options import SlidingCmvnOptions
 
 
 def _window_bounds(t: int, o: SlidingCmvnOptions, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:

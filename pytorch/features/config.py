@@ -12,11 +12,12 @@ import os
 from typing import Any, Mapping
 
 from common.errors import ConfigError
+from common.registry import build_options
 from pytorch.config import load_yaml
 from pytorch.features.base import KaldiFeature
 from pytorch.features.fbank import Fbank
 from pytorch.features.mfcc import Mfcc
-from pytorch.features.options import VadOptions, build_options
+from pytorch.features.options import VadOptions
 from pytorch.features.spectrogram import Spectrogram
 
 FEATURES: dict[str, type[KaldiFeature]] = {"fbank": Fbank, "mfcc": Mfcc, "spectrogram": Spectrogram}
@@ -25,9 +26,9 @@ FEATURES: dict[str, type[KaldiFeature]] = {"fbank": Fbank, "mfcc": Mfcc, "spectr
 def from_config(cfg: Mapping[str, Any] | None, kind: str | None = None,
                 where: str = "feature config") -> tuple[KaldiFeature, str]:
     """-> (module, kind). Unknown keys raise ConfigError naming the key, `where` and the valid keys."""
+    if cfg is not None and not isinstance(cfg, Mapping):
+        raise ConfigError(f"{where}: expected a mapping of Kaldi option names, got {cfg!r}")
     cfg = dict(cfg or {})
-    if not isinstance(cfg, dict):
-        raise ConfigError(f"{where}: expected a mapping of Kaldi option names")
     name = cfg.pop("name", None)
     if name is not None and kind is not None and name != kind:
         raise ConfigError(f"{where}: config says name: {name} but {kind} was requested")
@@ -48,8 +49,6 @@ def load_feature_config(path: str | os.PathLike, kind: str | None = None) -> tup
 
 def load_vad_config(path: str | os.PathLike) -> dict[str, Any]:
     """Validated VAD options (Kaldi's vad.conf keys) as a kwargs dict for compute_vad."""
-    cfg = load_yaml(path) or {}
-    if not isinstance(cfg, dict):
-        raise ConfigError(f"{path}: expected a mapping of VAD options")
+    cfg = load_yaml(path)
     build_options(VadOptions, cfg, str(path))
-    return cfg
+    return dict(cfg or {})

@@ -5,9 +5,10 @@ from typing import Any
 
 import torch
 
+from common.registry import build_options
 from pytorch.features.base import KaldiFeature
 from pytorch.features.mel import mel_matrix
-from pytorch.features.options import FbankOptions, build_options
+from pytorch.features.options import FbankOptions
 from pytorch.features.window import FLT_EPSILON, apply_energy_floor, power_spectrum
 
 

@@ -6,9 +6,10 @@ from typing import Any
 
 import torch
 
+from common.registry import build_options
 from pytorch.features.base import KaldiFeature
 from pytorch.features.mel import dct_matrix, lifter_coeffs, mel_matrix
-from pytorch.features.options import MfccOptions, build_options
+from pytorch.features.options import MfccOptions
 from pytorch.features.window import FLT_EPSILON, apply_energy_floor, power_spectrum
 
 

@@ -6,9 +6,7 @@ feature-spectrogram.h, voice-activity-detection.h, apply-cmvn-sliding).
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
-from typing import Any, Mapping, TypeVar
 
 from common.errors import ConfigError
 
@@ -41,15 +39,15 @@ class FrameOptions:
         n = self.window_size
         return 1 << (n - 1).bit_length() if self.round_to_power_of_two else n
 
-    def check(self) -> None:
-        if self.window_type not in WINDOW_TYPES:
-            raise ConfigError(f"window_type {self.window_type!r} is invalid; choose one of: "
-                              f"{', '.join(WINDOW_TYPES)}")
+    _choices = {"window_type": WINDOW_TYPES}
+
+    def check(self, where: str) -> None:
         if self.window_shift <= 0 or self.window_size < 2:
-            raise ConfigError(f"frame_length={self.frame_length} ms / frame_shift={self.frame_shift} ms at "
-                              f"{self.sample_frequency} Hz give too few samples per frame")
+            raise ConfigError(f"{where}: frame_length={self.frame_length} ms / "
+                              f"frame_shift={self.frame_shift} ms at {self.sample_frequency} Hz give too few "
+                              "samples per frame")
         if self.dither < 0:
-            raise ConfigError(f"dither must be >= 0, got {self.dither}")
+            raise ConfigError(f"{where}.dither: must be >= 0, got {self.dither}")
 
 
 @dataclass
@@ -61,21 +59,23 @@ class MelOptions(FrameOptions):
     vtln_high: float = -500.0
     vtln_warp: float = 1.0
 
-    def mel_range(self) -> tuple[float, float]:
+    def mel_range(self, where: str = "mel options") -> tuple[float, float]:
         nyquist = 0.5 * self.sample_frequency
         high = self.high_freq if self.high_freq > 0 else nyquist + self.high_freq
         if not (0.0 <= self.low_freq < nyquist) or not (self.low_freq < high <= nyquist):
-            raise ConfigError(f"bad frequency range: low_freq={self.low_freq}, high_freq={self.high_freq} "
-                              f"(-> {high}) with Nyquist {nyquist}; need 0 <= low < high <= Nyquist")
+            raise ConfigError(f"{where}: bad frequency range: low_freq={self.low_freq}, "
+                              f"high_freq={self.high_freq} (-> {high}) with Nyquist {nyquist}; "
+                              "need 0 <= low < high <= Nyquist")
         return self.low_freq, high
 
-    def check(self) -> None:
-        super().check()
+    def check(self, where: str) -> None:
+        super().check(where)
         if self.num_mel_bins < 3:
-            raise ConfigError(f"num_mel_bins must be >= 3, got {self.num_mel_bins}")
+            raise ConfigError(f"{where}.num_mel_bins: must be >= 3, got {self.num_mel_bins}")
         if self.vtln_warp != 1.0:
-            raise ConfigError(f"vtln_warp={self.vtln_warp}: VTLN is not supported; remove the key or set 1.0")
-        self.mel_range()
+            raise ConfigError(f"{where}.vtln_warp: {self.vtln_warp}: VTLN is not supported; remove the key "
+                              "or set 1.0")
+        self.mel_range(where)
 
 
 @dataclass
@@ -97,10 +97,11 @@ class MfccOptions(MelOptions):
     cepstral_lifter: float = 22.0
     htk_compat: bool = False
 
-    def check(self) -> None:
-        super().check()
+    def check(self, where: str) -> None:
+        super().check(where)
         if not 1 <= self.num_ceps <= self.num_mel_bins:
-            raise ConfigError(f"num_ceps={self.num_ceps} must be in 1..num_mel_bins ({self.num_mel_bins})")
+            raise ConfigError(f"{where}.num_ceps: {self.num_ceps} must be in 1..num_mel_bins "
+                              f"({self.num_mel_bins})")
 
 
 @dataclass
@@ -116,11 +117,11 @@ class VadOptions:
     vad_frames_context: int = 0
     vad_proportion_threshold: float = 0.6
 
-    def check(self) -> None:
+    def check(self, where: str) -> None:
         if self.vad_frames_context < 0:
-            raise ConfigError(f"vad_frames_context must be >= 0, got {self.vad_frames_context}")
+            raise ConfigError(f"{where}.vad_frames_context: must be >= 0, got {self.vad_frames_context}")
         if not 0.0 < self.vad_proportion_threshold < 1.0:
-            raise ConfigError("vad_proportion_threshold must be in (0, 1), "
+            raise ConfigError(f"{where}.vad_proportion_threshold: must be in (0, 1), "
                               f"got {self.vad_proportion_threshold}")
 
 
@@ -131,41 +132,8 @@ class SlidingCmvnOptions:
     center: bool = False
     norm_vars: bool = False
 
-    def check(self) -> None:
+    def check(self, where: str) -> None:
         if self.cmn_window <= 0:
-            raise ConfigError(f"cmn_window must be > 0, got {self.cmn_window}")
+            raise ConfigError(f"{where}.cmn_window: must be > 0, got {self.cmn_window}")
         if self.center and not 0 < self.min_cmn_window <= self.cmn_window:
-            raise ConfigError(f"min_cmn_window must be in 1..cmn_window, got {self.min_cmn_window}")
-
-
-T = TypeVar("T")
-
-
-def build_options(cls: type[T], cfg: Mapping[str, Any], where: str = "") -> T:
-    """Instantiate an options dataclass, rejecting unknown keys and wrong types by name."""
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    where = where or cls.__name__
-    for key in cfg:
-        if key not in fields:
-            raise ConfigError(f"{where}: unknown key {key!r}; valid keys: {', '.join(sorted(fields))}")
-    kwargs = {}
-    for key, val in cfg.items():
-        default = fields[key].default
-        if isinstance(default, bool):
-            if not isinstance(val, bool):
-                raise ConfigError(f"{where}: {key} must be true or false, got {val!r}")
-        elif isinstance(default, (int, float)):
-            if isinstance(val, bool) or not isinstance(val, (int, float)):
-                raise ConfigError(f"{where}: {key} must be a number, got {val!r}")
-            if isinstance(default, int) and not isinstance(default, bool) and float(val) != int(val):
-                raise ConfigError(f"{where}: {key} must be an integer, got {val!r}")
-            val = type(default)(val)
-        elif isinstance(default, str) and not isinstance(val, str):
-            raise ConfigError(f"{where}: {key} must be a string, got {val!r}")
-        kwargs[key] = val
-    opts = cls(**kwargs)
-    try:
-        opts.check()  # type: ignore[attr-defined]
-    except ConfigError as e:
-        raise ConfigError(f"{where}: {e}") from None
-    return opts
+            raise ConfigError(f"{where}.min_cmn_window: must be in 1..cmn_window, got {self.min_cmn_window}")

@@ -9,8 +9,9 @@ from typing import Any
 
 import torch
 
+from common.registry import build_options
 from pytorch.features.base import KaldiFeature
-from pytorch.features.options import SpectrogramOptions, build_options
+from pytorch.features.options import SpectrogramOptions
 from pytorch.features.window import FLT_EPSILON, apply_energy_floor, power_spectrum
 
 

@@ -11,7 +11,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from pytorch.features.options import VadOptions, build_options
+from common.registry import build_options
+from pytorch.features.options import VadOptions
 
 
 def compute_vad(feats: torch.Tensor, **opts: Any) -> torch.Tensor:

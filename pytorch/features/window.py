@@ -87,7 +87,6 @@ class FrameProcessor:
     """
 
     def __init__(self, opts: FrameOptions) -> None:
-        opts.check()
         self.opts = opts
         self._window64 = window_function(opts)
         self._cache: dict[tuple[torch.device, torch.dtype], torch.Tensor] = {}

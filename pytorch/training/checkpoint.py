@@ -1,8 +1,11 @@
 """Checkpoints of exp/<sys>/models: save (atomic), find, resolve by name, average, load a model.
 
     epoch_<N>.pt = {"model", "loss", "optimizer", "scheduler", "scaler", "epoch": N, "step",
-                    "stage", "rng", "config"}
+                    "stage", "global_batch" (batch_size x processes), "rng", "config"}
     avg.pt       = {"model", "loss", "epochs": [...], "config"}
+
+Checkpoints hold tensors and plain containers only (the RNG states too), and every load is
+`torch.load(weights_only=True)`, so a checkpoint from elsewhere cannot run code through pickle.
 
 Names accepted by `resolve_checkpoint` (and so by extract/export's --checkpoint): `avg`,
 `epoch_12`, `last` (the highest epoch), `avg.pt`, `models/avg.pt`, or a path to a .pt file.
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
 import random
 import re
 import tempfile
@@ -25,6 +29,10 @@ from common.errors import AsvError
 
 log = logging.getLogger(__name__)
 _EPOCH_RE = re.compile(r"^epoch_(\d+)\.pt$")
+# Checkpoints saved before the RNG states became lists hold numpy's state as an ndarray. These
+# constructors only rebuild arrays (any element object goes through the same restricted unpickler).
+_NP_CORE = np._core if hasattr(np, "_core") else np.core          # numpy 2 renamed it
+_NUMPY_ARRAY_GLOBALS = [np.ndarray, np.dtype, _NP_CORE.multiarray._reconstruct, type(np.dtype(np.uint32))]
 
 
 class CheckpointError(AsvError, ValueError):
@@ -58,14 +66,25 @@ def save_checkpoint(obj: Mapping[str, Any], path: str | os.PathLike) -> None:
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict:
+    """A checkpoint's dict, loaded with `weights_only=True`: tensors and plain containers only, so a
+    checkpoint from elsewhere cannot run code through pickle; one holding anything else is refused."""
     try:
-        # weights_only: configs and RNG states are plain containers/arrays that torch allows.
-        return torch.load(path, map_location="cpu", weights_only=False)
+        with torch.serialization.safe_globals(_NUMPY_ARRAY_GLOBALS):
+            state = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise CheckpointError(f"{path}: checkpoint not found") from None
+    except pickle.UnpicklingError as e:
+        found = re.search(r"GLOBAL (\S+)", str(e))
+        what = f" ({found.group(1)})" if found else ""
+        raise CheckpointError(f"{path}: refused: it holds a pickled Python object{what}, which could run "
+                              "code when loaded; only tensors and plain containers are accepted, so use "
+                              "a checkpoint saved by this toolkit") from None
     except (RuntimeError, EOFError, OSError) as e:
         raise CheckpointError(f"{path}: unreadable checkpoint ({e}); delete it to resume from the "
                               "previous epoch") from None
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{path}: not a checkpoint (a {type(state).__name__}, not a dict)")
+    return state
 
 
 def list_epochs(exp: str | os.PathLike) -> list[tuple[int, Path]]:
@@ -89,14 +108,19 @@ def resolve_checkpoint(exp: str | os.PathLike, name: str) -> Path:
         if c.suffix == ".pt" and c.is_file():
             return c
     have = ", ".join(p.name for _, p in list_epochs(exp)[-3:]) or "none"
-    hint = (" run `python -m pytorch.bin.average --exp {}` first;".format(exp)
+    hint = (f" run `python -m pytorch.bin.average --exp {exp}` first;"
             if name in ("avg", "avg.pt") else "")
     raise CheckpointError(f"{models_dir(exp) / (name if name.endswith('.pt') else name + '.pt')}: "
                           f"checkpoint not found;{hint} existing epochs (last 3): {have}")
 
 
 def capture_rng() -> dict:
-    state = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
+    """The RNG states as tensors and plain lists, which `weights_only` loading accepts (numpy's state
+    holds an ndarray, which it does not)."""
+    kind, key, pos, has_gauss, gauss = np.random.get_state(legacy=True)
+    state = {"torch": torch.get_rng_state(), "numpy": [kind, key.tolist(), int(pos), int(has_gauss),
+                                                       float(gauss)],
+             "python": random.getstate()}
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
@@ -104,8 +128,10 @@ def capture_rng() -> dict:
 
 def restore_rng(state: Mapping[str, Any]) -> None:
     torch.set_rng_state(state["torch"])
-    np.random.set_state(state["numpy"])
-    random.setstate(state["python"])
+    kind, key, pos, has_gauss, gauss = state["numpy"]
+    np.random.set_state((kind, np.asarray(key, dtype=np.uint32), pos, has_gauss, gauss))
+    version, internal, gauss_next = state["python"]
+    random.setstate((version, tuple(internal), gauss_next))
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
 
@@ -163,6 +189,8 @@ def average_last(exp: str | os.PathLike, last: int, out: str | os.PathLike | Non
                     models_dir(exp), len(epochs), last)
     chosen = [p for _, p in epochs[-last:]]
     dest = Path(out) if out else models_dir(exp) / "avg.pt"
+    if any(dest.resolve() == p.resolve() for p in chosen):
+        raise CheckpointError(f"--out {dest} is one of the checkpoints being averaged; write to another file")
     save_checkpoint(average_checkpoints(chosen), dest)
     log.info("averaged %s into %s", ", ".join(p.name for p in chosen), dest)
     return dest

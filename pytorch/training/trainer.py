@@ -20,7 +20,9 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 
 from common.errors import ConfigError
-from pytorch.data.options import from_dict
+from common.registry import build_options
+from pytorch.data.builder import build_train_data
+from pytorch.data.options import LoaderOptions
 from pytorch.losses import MarginScheduleOptions, MarginScheduler, build_loss
 from pytorch.training import checkpoint as ckpt_io
 from pytorch.training.distributed import DistInfo, barrier
@@ -33,12 +35,10 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
-class TrainOptions:
-    """The `train` section (batch_size, num_workers and seed are also read by the data builder)."""
+class TrainOptions(LoaderOptions):
+    """The `train` section (batch_size, num_workers and seed come from LoaderOptions, which the data
+    builder reads)."""
     epochs: int = 10
-    batch_size: int = 32              # per process; the global batch is batch_size x world size
-    num_workers: int = 0
-    seed: int = 0
     grad_clip: float = 0.0            # max global grad norm; 0 = off
     amp: str = "none"                 # none | bf16 | fp16 (autocast on GPU; fp16 adds a GradScaler)
     average_last: int = 0             # after training, average the last N epochs into models/avg.pt
@@ -50,8 +50,8 @@ class TrainOptions:
     _nested = {"margin_scheduler": MarginScheduleOptions}
 
     def check(self, where: str) -> None:
-        for key, low in (("epochs", 0), ("batch_size", 1), ("num_workers", 0), ("average_last", 0),
-                         ("log_interval", 1)):
+        super().check(where)
+        for key, low in (("epochs", 0), ("average_last", 0), ("log_interval", 1)):
             val = getattr(self, key)
             if isinstance(val, bool) or not isinstance(val, int) or val < low:
                 raise ConfigError(f"{where}.{key}: expected an integer >= {low}, got {val!r}")
@@ -66,7 +66,7 @@ def train_options(cfg: dict) -> TrainOptions:
     elif isinstance(section["margin_scheduler"], dict) and "final" in section["margin_scheduler"]:
         raise ConfigError("train.margin_scheduler: remove 'final': the margin warms up to loss.margin, so "
                           "a large-margin stage that sets loss.margin is obeyed")
-    return from_dict(TrainOptions, section, "train")
+    return build_options(TrainOptions, section, "train")
 
 
 def seed_epoch(seed: int, epoch: int, rank: int) -> None:
@@ -89,7 +89,6 @@ def _config_hyperparameters(optimizer: torch.optim.Optimizer, optim_cfg: dict) -
 
 
 def _default_data_builder(cfg: dict, split: str, rank: int, world_size: int) -> Any:
-    from pytorch.data.builder import build_train_data
     return build_train_data(cfg, split=split, rank=rank, world_size=world_size)
 
 
@@ -106,6 +105,9 @@ class Trainer:
     progress: Progress | None = None
     data_builder: Callable[[dict, str, int, int], Any] = _default_data_builder
     model_builder: Callable[[dict], torch.nn.Module] = _default_model_builder
+    # Called once before the first epoch trains (after its data, model and optimiser were built
+    # and checked) or before averaging: bin/train writes the exp dir only then.
+    on_start: Callable[[], None] | None = None
 
     def __post_init__(self) -> None:
         self.exp = Path(self.exp)
@@ -120,6 +122,33 @@ class Trainer:
         self.num_classes = 0
 
     # ---- building ----------------------------------------------------------------------------
+    def check(self) -> None:
+        """Build what every stage describes (model, loss, optimiser, schedule) and check its data
+        dirs, without reading features: a typo fails before the exp dir is written, and a later
+        stage's typo does not wait hours for its stage to start."""
+        from pytorch.data.datadir import DataDir
+        from pytorch.data.options import DataOptions
+        from pytorch.data.speakers import train_speakers
+        for section in ("model", "loss", "optim"):
+            if not isinstance(self.cfg.get(section), dict):
+                raise ConfigError(f"the config has no {section}: section; add one (e.g. as in egs/mini/conf)")
+        model = self.model_builder(self.cfg["model"])
+        speakers: dict[str, int] = {}
+        for st in self.plan:
+            opts: DataOptions = build_options(DataOptions, st.cfg.get("data"), "data")
+            if opts.train not in speakers:
+                speakers[opts.train] = len(train_speakers(opts.train))
+            if opts.valid:
+                DataDir(opts.valid)
+            loss = build_loss(st.cfg["loss"], model.embed_dim, speakers[opts.train])
+            optimizer = build_optimizer(st.cfg["optim"], [*model.parameters(), *loss.parameters()])
+            build_scheduler(st.cfg.get("scheduler"), optimizer, 1, max(st.epochs, 1))
+
+    def _started(self) -> None:
+        if self.on_start is not None:
+            self.on_start()
+            self.on_start = None
+
     def _check_data(self, data: Any, where: str) -> None:
         feat_dim = self.cfg["model"].get("feat_dim")
         if data.feat_dim != feat_dim:
@@ -177,13 +206,28 @@ class Trainer:
             if stage_of(self.plan, resume["epoch"]).group == stage.group:
                 optimizer.load_state_dict(resume["optimizer"])
                 _config_hyperparameters(optimizer, stage.cfg["optim"])
-                scheduler.load_state_dict(resume["scheduler"])
+                scheduler.load_state_dict(self._scheduler_state(resume, stage, scheduler, steps_per_epoch))
                 if scaler is not None and resume.get("scaler"):
                     scaler.load_state_dict(resume["scaler"])
         self.ctx = StepContext(net=self.wrapped, core=self.net, optimizer=optimizer, scheduler=scheduler,
                                scaler=scaler, dist=self.dist, step=step)
         self.group = stage.group
         self._stage_options(stage, opts)
+
+    def _scheduler_state(self, resume: dict, stage: Stage, scheduler: Any, steps_per_epoch: int) -> dict:
+        """The saved schedule state; when the global batch changed since (e.g. a run resumed on fewer
+        GPUs), a per-step schedule is placed by epochs done, so it keeps its shape over the epochs."""
+        state = dict(resume["scheduler"])
+        batch = train_options(stage_of(self.plan, resume["epoch"]).cfg).batch_size * self.dist.world_size
+        saved = resume.get("global_batch", batch)
+        if saved != batch and not scheduler.per_epoch:
+            first = min(s.first_epoch for s in self.plan if s.group == stage.group)
+            state["last_epoch"] = (resume["epoch"] - first + 1) * steps_per_epoch
+            log.warning("resuming with a global batch of %d (train.batch_size x %d processes); the "
+                        "checkpoint was trained with %d: the learning-rate schedule continues from "
+                        "epoch %d at %d steps per epoch", batch, self.dist.world_size, saved,
+                        resume["epoch"], steps_per_epoch)
+        return state
 
     def _stage_options(self, stage: Stage, opts: TrainOptions) -> None:
         ctx = self.ctx
@@ -200,6 +244,7 @@ class Trainer:
                  "optimizer": self.ctx.optimizer.state_dict(), "scheduler": self.ctx.scheduler.state_dict(),
                  "scaler": self.ctx.scaler.state_dict() if self.ctx.scaler else None,
                  "epoch": epoch, "step": self.ctx.step, "stage": stage.index,
+                 "global_batch": train_options(stage.cfg).batch_size * self.dist.world_size,
                  "rng": {**ckpt_io.capture_rng(), "data_seed": self.opts.seed, "data_epoch": epoch},
                  "config": self.cfg}
         if self.dist.is_main:
@@ -230,6 +275,7 @@ class Trainer:
                 continue
             self._run_stage(stage, done, state)
             state = None                       # optimiser state is loaded once, into its group
+        self._started()                        # nothing left to train: config.yaml is still rewritten
         avg = ckpt_io.models_dir(self.exp) / "avg.pt"
         if done >= last:
             log.info("all %d epochs are already trained", last)
@@ -264,6 +310,7 @@ class Trainer:
                  stage.index, stage.name, stage.first_epoch, stage.last_epoch, len(data.loader),
                  train_options(stage.cfg).batch_size, self.dist.world_size, data.num_classes,
                  self.ctx.optimizer.param_groups[0]["lr"])
+        self._started()
         for epoch in range(max(stage.first_epoch, done + 1), stage.last_epoch + 1):
             seed_epoch(self.opts.seed, epoch, self.dist.rank)
             desc = f"epoch {epoch}/{total_epochs(self.plan)}"

@@ -1,77 +1,59 @@
-"""Trial-list + embedding loading shared by the `score` and `norm` CLIs."""
+"""What the score/bin CLIs share: embedding tables loaded with their ids checked, the back-end chain applied
+to every side, and trial pairs indexed into them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 
 from common.embeddings import load_embeddings
+from common.errors import FormatError
 from common.io import read_spk2utt
 from score.chain import Chain
+from score.classstats import check_matrix
 from score.cosine import index_ids
 from score.enroll import group_rows
-from score.trials import read_pairs, write_score_file
+
+
+def load_table(paths: str | Sequence[str]) -> tuple[list[str], np.ndarray]:
+    """Keys and [N, D] rows of embedding scp(s); a NaN/inf embedding is an error naming its key."""
+    keys, x = load_embeddings(paths)
+    if not np.isfinite(x).all():
+        check_matrix(x, paths if isinstance(paths, str) else ", ".join(paths), ids=keys)
+    return keys, x
+
+
+def load_chain(backend_dir: str | None) -> Chain | None:
+    return Chain.load(backend_dir) if backend_dir else None
 
 
 @dataclass
 class TrialSet:
-    enroll_keys: list[str]  # rows of `enroll`
-    enroll_ids: np.ndarray
-    test_ids: np.ndarray
-    enroll: np.ndarray      # [E, D] embeddings, chain-transformed when a backend dir is given
+    enroll_keys: list[str]  # the enroll ids: rows of `enroll`, or with a spk2utt the entries of `groups`
+    enroll: np.ndarray      # [E, D] embeddings (utterance-level with a spk2utt), chain-transformed
     test: np.ndarray        # [T, D]
-    e_idx: np.ndarray       # row of each trial's enroll embedding
-    t_idx: np.ndarray
+    e_idx: np.ndarray       # each trial's enroll id (row of `enroll`, or entry of `groups`)
+    t_idx: np.ndarray       # each trial's row of `test`
     chain: Chain | None
+    groups: list[np.ndarray] | None = None  # with a spk2utt: rows of `enroll` of each enroll id
 
 
-def load_trial_set(trials: str, enroll_scp: str, test_scp: str, backend_dir: str | None,
-                   pairs: tuple[np.ndarray, np.ndarray] | None = None) -> TrialSet:
-    """Embeddings indexed by the trials of `trials` (or by `pairs` = (enroll ids, test ids) read already)."""
-    # any third column (target/nontarget/spoof) is ignored; 'S' or str id arrays (see read_pairs)
-    e_ids, t_ids = pairs if pairs is not None else read_pairs(trials, third=False)[:2]
-    e_keys, enroll = load_embeddings(enroll_scp)
-    t_keys, test = load_embeddings(test_scp)
+def load_trial_set(pairs: tuple[np.ndarray, np.ndarray], enroll_scp: str, test_scp: str,
+                   backend_dir: str | None, spk2utt: str | None = None) -> TrialSet:
+    """Embeddings of the trial pairs (enroll ids, test ids). With `spk2utt`, `enroll_scp` is utterance-level
+    and each enroll id stands for its utterances."""
+    e_keys, enroll = load_table(enroll_scp)
+    t_keys, test = load_table(test_scp)
     if enroll.shape[1] != test.shape[1]:
-        raise ValueError(f"{enroll_scp} has dim {enroll.shape[1]} but {test_scp} has dim {test.shape[1]}; "
-                         "use embeddings of the same model")
-    chain = Chain.load(backend_dir) if backend_dir else None
+        raise FormatError(f"{enroll_scp} has dim {enroll.shape[1]} but {test_scp} has dim {test.shape[1]}; "
+                          "use embeddings of the same model")
+    chain = load_chain(backend_dir)
     if chain is not None:
         enroll, test = chain.transform(enroll), chain.transform(test)
-    e_idx = index_ids(e_ids, e_keys, "enroll", enroll_scp)
-    t_idx = index_ids(t_ids, t_keys, "test", test_scp)
-    return TrialSet(e_keys, e_ids, t_ids, enroll, test, e_idx, t_idx, chain)
-
-
-@dataclass
-class MultiEnrollSet:
-    enroll_ids: np.ndarray  # per trial
-    test_ids: np.ndarray
-    ids: list[str]          # enroll ids of the spk2utt, in its order
-    groups: list[np.ndarray]  # rows of `utt` for each of ids
-    utt: np.ndarray         # [U, D] utterance-level enrollment embeddings (chain-transformed)
-    test: np.ndarray
-    e_idx: np.ndarray       # index into ids / groups of each trial
-    t_idx: np.ndarray
-    chain: Chain | None
-
-
-def load_multi_enroll_set(pairs: tuple[np.ndarray, np.ndarray], enroll_scp: str, spk2utt: str, test_scp: str,
-                          backend_dir: str | None) -> MultiEnrollSet:
-    """Trials whose enroll ids map to several utterances (spk2utt) of an utterance-level scp."""
-    u_keys, utt = load_embeddings(enroll_scp)
-    t_keys, test = load_embeddings(test_scp)
-    if utt.shape[1] != test.shape[1]:
-        raise ValueError(f"{enroll_scp} has dim {utt.shape[1]} but {test_scp} has dim {test.shape[1]}; "
-                         "use embeddings of the same model")
-    chain = Chain.load(backend_dir) if backend_dir else None
-    if chain is not None:
-        utt, test = chain.transform(utt), chain.transform(test)
-    ids, groups = group_rows(read_spk2utt(spk2utt), u_keys, spk2utt, enroll_scp)
-    e_idx = index_ids(pairs[0], ids, "enroll", spk2utt)
+    groups = None
+    if spk2utt:
+        e_keys, groups = group_rows(read_spk2utt(spk2utt), e_keys, spk2utt, enroll_scp)
+    e_idx = index_ids(pairs[0], e_keys, "enroll", spk2utt or enroll_scp)
     t_idx = index_ids(pairs[1], t_keys, "test", test_scp)
-    return MultiEnrollSet(pairs[0], pairs[1], ids, groups, utt, test, e_idx, t_idx, chain)
-
-
-def write_scores(path: str, enroll_ids: np.ndarray, test_ids: np.ndarray, scores: np.ndarray) -> None:
-    write_score_file(path, enroll_ids, test_ids, scores)
+    return TrialSet(e_keys, enroll, test, e_idx, t_idx, chain, groups)

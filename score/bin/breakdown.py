@@ -1,27 +1,24 @@
 """Metrics per condition from any utt2<key> table (e.g. utt2genre), as a Markdown table.
 
-  python -m score.bin.breakdown --trials T --scores S --utt2key data/eval_test/utt2genre \\
-      [--enroll-utt2key data/eval_enroll/utt2genre] [--key-name genre] [--out table.md]
+Usage: python -m score.bin.breakdown [options] --trials <trials> --scores <scores> --utt2key <utt2key>
+ e.g.: python -m score.bin.breakdown --trials data/eval/trials --scores exp/x/scores/eval.plda \\
+           --utt2key data/eval_test/utt2genre --enroll-utt2key data/eval_enroll/utt2genre --out genre.md
 
 Each trial takes the condition of its test id; with --enroll-utt2key, the pair
-`<enroll condition> x <test condition>`. An `all` row comes first.
+`<enroll condition> x <test condition>`. An `all` row comes first. Without --out the table goes to stdout.
 """
 from __future__ import annotations
 
-import argparse
-import logging
 import sys
 
+from common.cli import add_bool, make_parser, refuse_overwrite, run_main, setup_logging
 from common.io import atomic_write, read_kv
-from score.bin._backend_io import join_scores, read_trials, run_cli, setup_logging
 from score.breakdown import breakdown, to_markdown, trial_conditions
-
-log = logging.getLogger("breakdown")
+from score.trials import join_scores, read_trials
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="breakdown", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = make_parser("breakdown", __doc__)
     ap.add_argument("--trials", required=True)
     ap.add_argument("--scores", required=True)
     ap.add_argument("--utt2key", required=True, help="test id -> condition (any utt2<key> file)")
@@ -29,11 +26,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--key-name", help="column header (default: from the file name, utt2genre -> genre)")
     ap.add_argument("--p-target", type=float, default=0.01)
     ap.add_argument("--out", help="Markdown file (default: stdout)")
-    ap.add_argument("--verbose", action="store_true")
+    add_bool(ap, "--verbose", False, "debug logging")
     args = ap.parse_args(argv)
-    setup_logging(args.verbose)
+    setup_logging(ap.prog, args.verbose)
 
     def body() -> int:
+        refuse_overwrite({"--out": args.out}, {"--trials": args.trials, "--scores": args.scores,
+                                               "--utt2key": args.utt2key,
+                                               "--enroll-utt2key": args.enroll_utt2key})
         e, t, y = read_trials(args.trials)
         s = join_scores(e, t, args.scores)
         test_cond = trial_conditions(t, read_kv(args.utt2key), args.utt2key)
@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.write(table)
         return 0
 
-    return run_cli(ap.prog, body)
+    return run_main(ap.prog, body)
 
 
 if __name__ == "__main__":

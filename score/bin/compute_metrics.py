@@ -1,24 +1,24 @@
 """EER, minDCF, actDCF and Cllr of a score file against a Kaldi trial list.
 
-    python -m score.bin.compute_metrics --trials data/test/trials --scores exp/x/scores/test.cos \
-        [--p-target 0.01 0.001 0.05] [--json] \
-        [--results exp/x/results.tsv --system x --backend cosine --norm asnorm [--trials-name CNC-E]]
+Usage: python -m score.bin.compute_metrics [options] --trials <trials> --scores <scores>
+ e.g.: python -m score.bin.compute_metrics --trials data/test/trials --scores exp/x/scores/test.cosine \\
+           --results exp/x/results.tsv --system x --backend cosine --norm none --trials-name mini
 
 Trials are `enroll test target|nontarget`; scores are `enroll test score`, joined by the pair.
-A trial without a score, or a score without a trial, is an error naming the pair.
+A trial without a score, a score without a trial, or a pair listed twice is an error naming the line.
 actDCF (at the Bayes threshold for the first p-target) and Cllr assume the scores are calibrated LLRs;
 on raw cosine scores they only show how far from calibrated the scores are.
 With --results one row is appended to that results.tsv (see score/results.py).
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
 
+from common.cli import add_bool, make_parser, refuse_overwrite, run_main, setup_logging
+from common.errors import AsvError
 from score import metrics
-from score.bin._backend_io import run_cli
 from score.results import append_result
 from score.trials import trial_scores
 
@@ -39,21 +39,24 @@ def trials_name(path: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="compute_metrics", description=__doc__.split("\n")[0])
-    ap.add_argument("--trials", required=True)
-    ap.add_argument("--scores", required=True)
+    ap = make_parser("compute_metrics", __doc__)
+    ap.add_argument("--trials", required=True, help="`enroll test target|nontarget` lines")
+    ap.add_argument("--scores", required=True, help="`enroll test score` lines")
     ap.add_argument("--p-target", type=float, nargs="+", default=list(metrics.P_TARGETS))
-    ap.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    add_bool(ap, "--json", False, "print one JSON object instead of text")
     ap.add_argument("--results", default=None, help="append a row to this results.tsv")
     ap.add_argument("--system", default=None, help="results.tsv: system name (the config's stem)")
     ap.add_argument("--backend", default=None, help="results.tsv: back-end, e.g. cosine or lda200-plda")
     ap.add_argument("--norm", default="none", help="results.tsv: score normalisation (default none)")
     ap.add_argument("--trials-name", default=None, help="results.tsv: trial list name (default from path)")
+    add_bool(ap, "--verbose", False, "debug logging")
     args = ap.parse_args(argv)
+    setup_logging(ap.prog, args.verbose)
     if args.results and not (args.system and args.backend):
         ap.error("--results needs --system and --backend")
 
     def body() -> int:
+        refuse_overwrite({"--results": args.results}, {"--trials": args.trials, "--scores": args.scores})
         res = compute(args.trials, args.scores, args.p_target)
         if args.json:
             print(json.dumps(res))
@@ -65,13 +68,13 @@ def main(argv: list[str] | None = None) -> int:
             row = {"eer": res["eer"], "Cllr": res["Cllr"], "actDCF": res[f"actDCF(p={args.p_target[0]:g})"]}
             for col, key in need.items():
                 if key not in res:
-                    raise ValueError(f"--results needs --p-target to include {key[8:-1]}")
+                    raise AsvError(f"--results needs --p-target to include {key[8:-1]}")
                 row[col] = res[key]
             append_result(args.results, args.system, args.backend, args.norm,
                           args.trials_name or trials_name(args.trials), row,
                           res["n_target"] + res["n_nontarget"])
         return 0
-    return run_cli("compute_metrics", body)
+    return run_main(ap.prog, body)
 
 
 if __name__ == "__main__":

@@ -1,43 +1,45 @@
 """C-P map (CNSRC 2022): EER or minDCF over K x K (target group, nontarget group) trial configs,
 hard to easy; with --scores-b, the difference map A - B.
 
-  python -m score.bin.cp_map --trials T --scores a [--scores-b b] --k 10 --metric eer|mindcf \\
-      --out map.png [--tsv map.tsv] [--group-by a|each]
+Usage: python -m score.bin.cp_map [options] --trials <trials> --scores <a> [--scores-b <b>] --out <png>
+ e.g.: python -m score.bin.cp_map --trials data/eval/trials --scores exp/a/scores/eval.plda \\
+           --scores-b exp/b/scores/eval.plda --k 10 --metric mindcf --out cp.png --tsv cp.tsv
 
 --group-by a (default): the groups are the quantiles of system A's scores, so each cell holds the
 same trials for both systems; each: every system is cut by its own score quantiles.
 """
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 
+from common.cli import add_bool, make_parser, refuse_overwrite, run_main, setup_logging
 from common.io import atomic_write
-from score.bin._backend_io import join_scores, read_trials, run_cli, setup_logging
 from score.cpmap import CP_METRICS, cp_map, to_tsv
 from score.plots import plot_cp_map
+from score.trials import join_scores, read_trials
 
 log = logging.getLogger("cp_map")
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="cp_map", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = make_parser("cp_map", __doc__)
     ap.add_argument("--trials", required=True)
     ap.add_argument("--scores", required=True, help="system A")
     ap.add_argument("--scores-b", help="system B: draw A - B")
-    ap.add_argument("--k", type=int, default=10)
+    ap.add_argument("--k", type=int, default=10, help="groups per axis")
     ap.add_argument("--metric", choices=sorted(CP_METRICS), default="eer")
     ap.add_argument("--group-by", choices=["a", "each"], default="a")
     ap.add_argument("--title")
     ap.add_argument("--out", required=True, help="PNG file")
     ap.add_argument("--tsv", help="also write the map values (tar_group non_group value)")
-    ap.add_argument("--verbose", action="store_true")
+    add_bool(ap, "--verbose", False, "debug logging")
     args = ap.parse_args(argv)
-    setup_logging(args.verbose)
+    setup_logging(ap.prog, args.verbose)
 
     def body() -> int:
+        refuse_overwrite({"--out": args.out, "--tsv": args.tsv},
+                         {"--trials": args.trials, "--scores": args.scores, "--scores-b": args.scores_b})
         e, t, y = read_trials(args.trials)
         a = join_scores(e, t, args.scores)
         m = cp_map(a, y, args.k, args.metric)
@@ -51,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         log.info("wrote %s", args.out)
         return 0
 
-    return run_cli(ap.prog, body)
+    return run_main(ap.prog, body)
 
 
 if __name__ == "__main__":

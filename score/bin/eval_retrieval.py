@@ -1,10 +1,13 @@
 """Evaluate a retrieval ranking against pool labels: mAP, mAP@K and top-k counts per target.
 
-    python -m score.bin.eval_retrieval --ranking ranking --labels pool_labels [--cutoff 10] [--plot ap.png]
+Usage: python -m score.bin.eval_retrieval [options] --ranking <ranking> --pool-labels <file>
+ e.g.: python -m score.bin.eval_retrieval --ranking exp/x/scores/sr.ranking \
+           --pool-labels data/sr_pool/utt2spk --cutoff 10 --plot exp/x/sr_ap.png
 
-Label file (--labels-format kv, the default): `pool_utt speaker` per line; a pool utterance is relevant to
-a target when its speaker equals the target id. Utterances of no target may be absent or labelled `none`.
---labels-format cnsrc-meta reads the CNSRC 2022 SR.dev `metadata/test.meta` layout instead:
+Label file (--pool-labels-format kv, the default): `pool_utt speaker` per line; a pool utterance is
+relevant to a target when its speaker equals the target id. Utterances of no target may be absent or
+labelled `none`.
+--pool-labels-format cnsrc-meta reads the CNSRC 2022 SR.dev `metadata/test.meta` layout instead:
 `pool/<name>.wav <meta-id>`, pool utterance id = <name> (the wav basename without extension), speaker =
 the part of <meta-id> before the first '-' (as the ASV-Subtools / sunine SR scripts read it).
 Ranking file: `target pool_utt rank score` (the output of score.bin.retrieve).
@@ -12,14 +15,13 @@ mAP and AP@K are defined in score/retrieval.py.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
 
+from common.cli import add_bool, make_parser, refuse_overwrite, run_main, setup_logging
 from common.errors import FormatError
-from common.io import read_kv, read_table
-from score.bin._backend_io import run_cli
+from common.io import atomic_write, read_kv, read_table
 from score.retrieval import evaluate
 
 
@@ -41,24 +43,29 @@ LABEL_READERS = {"kv": read_kv_labels, "cnsrc-meta": read_cnsrc_meta}
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="eval_retrieval", description=__doc__.split("\n")[0])
-    ap.add_argument("--ranking", required=True)
-    ap.add_argument("--labels", required=True)
-    ap.add_argument("--labels-format", choices=tuple(LABEL_READERS), default="kv")
+    ap = make_parser("eval_retrieval", __doc__)
+    ap.add_argument("--ranking", required=True,
+                    help="`target pool_utt rank score` (score.bin.retrieve --out)")
+    ap.add_argument("--pool-labels", required=True, help="pool utterance -> speaker")
+    ap.add_argument("--pool-labels-format", choices=tuple(LABEL_READERS), default="kv")
     ap.add_argument("--cutoff", type=int, default=None, help="also report mAP@K")
-    ap.add_argument("--json", action="store_true")
+    add_bool(ap, "--json", False, "print one JSON object instead of text")
     ap.add_argument("--plot", default=None, help="PNG bar chart of AP per target")
+    add_bool(ap, "--verbose", False, "debug logging")
     args = ap.parse_args(argv)
+    setup_logging(ap.prog, args.verbose)
 
     def body() -> int:
+        refuse_overwrite({"--plot": args.plot},
+                         {"--ranking": args.ranking, "--pool-labels": args.pool_labels})
         ranking: dict[str, list[tuple[int, str]]] = {}
         for n, row in enumerate(read_table(args.ranking, 4, 4), 1):
             if not row[2].isdigit():
-                raise FormatError(f"{args.ranking}: row {n}: rank {row[2]!r} is not a positive integer; "
+                raise FormatError(f"{args.ranking}:{n}: rank {row[2]!r} is not a positive integer; "
                                   "expected `target pool_utt rank score`")
             ranking.setdefault(row[0], []).append((int(row[2]), row[1]))
         ranked = {t: [u for _, u in sorted(v)] for t, v in ranking.items()}
-        labels = LABEL_READERS[args.labels_format](args.labels)
+        labels = LABEL_READERS[args.pool_labels_format](args.pool_labels)
         res = evaluate(ranked, labels)
         if args.cutoff:
             res[f"mAP@{args.cutoff}"] = evaluate(ranked, labels, cutoff=args.cutoff)["mAP"]
@@ -73,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.plot:
             _plot(res["per_target"], args.plot)
         return 0
-    return run_cli("eval_retrieval", body)
+    return run_main(ap.prog, body)
 
 
 def _plot(per_target: dict, path: str) -> None:
@@ -81,7 +88,6 @@ def _plot(per_target: dict, path: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from common.io import atomic_write
     names = sorted(per_target)
     fig, ax = plt.subplots(figsize=(max(4, 0.3 * len(names)), 3))
     ax.bar(range(len(names)), [per_target[n]["ap"] for n in names])

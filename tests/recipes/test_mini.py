@@ -27,10 +27,27 @@ def _recipe_copy(dst: str) -> None:
         os.symlink(os.path.join(ROOT, target), os.path.join(dst, name))
 
 
-def _run(cwd: str, *args: str) -> subprocess.CompletedProcess:
+def _run(cwd: str, *args: str, shim: str | None = None, fail: str = "") -> subprocess.CompletedProcess:
+    """Runs run.sh; with a `shim` dir (see _python_shim) first on PATH, every python command line that
+    matches the regex `fail` dies as a killed job would (and is logged in <shim>/killed)."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env["PATH"]
+    if shim:  # path.sh activates the venv only when none is active; it must not go before the shim
+        env.update(PATH=shim + os.pathsep + env["PATH"], VIRTUAL_ENV=sys.prefix, FAIL_MATCH=fail)
     return subprocess.run(["bash", "run.sh", *args], cwd=cwd, env=env, capture_output=True, text=True)
+
+
+def _python_shim(d: str) -> str:
+    os.makedirs(d)
+    with open(os.path.join(d, "python"), "w") as f:
+        f.write(f"""#!/usr/bin/env bash
+if [ -n "${{FAIL_MATCH:-}}" ] && [[ "$*" =~ $FAIL_MATCH ]]; then
+  echo "$*" >> "$(dirname "$0")/killed"; kill -9 $$
+fi
+exec {sys.executable} "$@"
+""")
+    os.chmod(os.path.join(d, "python"), 0o755)
+    return d
 
 
 def _lines(path: str) -> list[str]:
@@ -88,15 +105,24 @@ def _tiny_config(src: str, dst: str) -> None:
         yaml.safe_dump(cfg, f)
 
 
-@pytest.mark.slow
-def test_mini_end_to_end(tmp_path):
-    d = str(tmp_path / "mini")
+SYSTEMS = ("resnet_mini", "ecapa_mini")
+CONFIGS = " ".join(f"conf/tiny_{s}.yaml" for s in SYSTEMS)
+
+
+@pytest.fixture(scope="module")
+def mini_run(tmp_path_factory) -> tuple[str, subprocess.CompletedProcess]:
+    """One full run of the recipe on the tiny corpus, shared by the end-to-end and the failure tests."""
+    d = str(tmp_path_factory.mktemp("e2e") / "mini")
     _recipe_copy(d)
-    systems = ("resnet_mini", "ecapa_mini")
-    for s in systems:
+    for s in SYSTEMS:
         _tiny_config(os.path.join(MINI, "conf", f"{s}.yaml"), os.path.join(d, "conf", f"tiny_{s}.yaml"))
-    configs = " ".join(f"conf/tiny_{s}.yaml" for s in systems)
-    r = _run(d, "--configs", configs, "--fusion", "exp/fusion_tiny", *TINY)
+    return d, _run(d, "--configs", CONFIGS, "--fusion", "exp/fusion_tiny", *TINY)
+
+
+@pytest.mark.slow
+def test_mini_end_to_end(mini_run):
+    d, r = mini_run
+    systems, configs = SYSTEMS, CONFIGS
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
 
     for s in (f"tiny_{s}" for s in systems):
@@ -113,7 +139,8 @@ def test_mini_end_to_end(tmp_path):
         with open(os.path.join(exp, "config.yaml")) as f:
             assert yaml.safe_load(f)["meta"]["git_sha"]
     assert len(_lines(os.path.join(d, "exp", "fusion_tiny", "scores", "test.mean_asnorm"))) == 4 * 12
-    table = open(os.path.join(d, "exp", "RESULTS.md")).read()
+    with open(os.path.join(d, "exp", "RESULTS.md")) as f:
+        table = f.read()
     for name in ("baseline_mfcc_stats", "tiny_resnet_mini", "tiny_ecapa_mini", "fusion_tiny"):
         assert name in table
     for m in ("cosine", "cosine_asnorm", "plda"):
@@ -126,3 +153,66 @@ def test_mini_end_to_end(tmp_path):
     r = _run(d, "--stage", "3", "--configs", configs, "--fusion", "exp/fusion_tiny", *TINY)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert stamps == {p: os.path.getmtime(p) for p in keep}
+
+
+def _mtimes(d: str) -> dict[str, float]:
+    """Every file under data/, exp/, the feature dirs (not corpus/, not logs), by path."""
+    out = {}
+    for top in ("data", "exp", "fbank", "fbank40", "mfcc"):
+        for root, _, files in os.walk(os.path.join(d, top)):
+            if "/log" not in root and "/split" not in root:
+                out.update({os.path.join(root, f): os.path.getmtime(os.path.join(root, f)) for f in files})
+    return out
+
+
+# stage, the python command line to kill (regex), what to remove first so the stage has work to do,
+# the outputs that must be absent after the failure (done markers) and present after the rerun.
+FAILURES = [
+    (0, r"local\.synthetic\.datadirs", ["data/.prepared"], ["data/.prepared"]),
+    (0, r"stats_embedding.*test_mfcc", ["exp/baseline_mfcc_stats/results.tsv"],
+     ["exp/baseline_mfcc_stats/results.tsv", "exp/baseline_mfcc_stats/metrics.txt"]),
+    (1, r"compute_feats.*fbank40/test", ["data/fbank40/test/feats.scp"],
+     ["data/fbank40/test/feats.scp", "data/fbank40/test/utt2num_frames"]),
+    (3, r"pytorch\.bin\.train.*tiny_ecapa", ["exp/tiny_ecapa_mini/models/epoch_2.pt"],
+     ["exp/tiny_ecapa_mini/models/epoch_2.pt", "exp/tiny_ecapa_mini/models/avg.pt"]),
+    (4, r"pytorch\.bin\.export.*tiny_resnet", ["exp/tiny_resnet_mini/models/avg.ts.pt"],
+     ["exp/tiny_resnet_mini/models/avg.ts.pt"]),
+    (5, r"pytorch\.bin\.extract .*enroll", ["exp/tiny_resnet_mini/embeddings/enroll/xvector.scp"],
+     ["exp/tiny_resnet_mini/embeddings/enroll/xvector.scp", "exp/tiny_resnet_mini/embeddings/enroll/spk_xvector.scp"]),
+    (6, r"train_backend.*tiny_ecapa_mini/backend/plda", [], []),
+    (7, r"score\.bin\.norm.*tiny_ecapa", [], ["exp/tiny_ecapa_mini/results.tsv"]),
+    (8, r"score\.bin\.fuse", [], ["exp/fusion_tiny/results.tsv"]),
+    (9, r"plot_det.*plda", [], ["exp/RESULTS.md"]),
+]
+
+
+@pytest.mark.slow
+def test_mini_failed_stage_is_redone_alone(mini_run, tmp_path):
+    """Each stage killed once: it leaves no done marker, and the rerun redoes that stage and nothing before it.
+    Stages 0-5 skip finished work, so the rerun starts at stage 0; 6-9 always recompute, so the rerun
+    is that stage alone. (Stage 2 has nothing to do on the tiny corpus, generated without augsets.)"""
+    d, r = mini_run
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    shim = _python_shim(str(tmp_path / "shim"))
+    opts = ["--configs", CONFIGS, "--fusion", "exp/fusion_tiny", *TINY]
+    for stage, fail, remove, markers in FAILURES:
+        for p in remove:
+            os.remove(os.path.join(d, p))
+        r = _run(d, "--stage", str(stage), "--stop-stage", str(stage), *opts, shim=shim, fail=fail)
+        assert r.returncode != 0 and os.path.exists(os.path.join(shim, "killed")), (stage, fail, r.stdout[-2000:])
+        os.remove(os.path.join(shim, "killed"))
+        assert not [p for p in markers if os.path.exists(os.path.join(d, p))], (stage, fail)
+        before = _mtimes(d)
+        first = 0 if stage <= 5 else stage
+        r = _run(d, "--stage", str(first), "--stop-stage", str(stage), *opts, shim=shim)
+        assert r.returncode == 0, (stage, r.stdout[-3000:] + r.stderr[-3000:])
+        after = _mtimes(d)
+        assert all(os.path.exists(os.path.join(d, p)) for p in markers), stage
+        redone = {p for p in after if before.get(p) != after[p]}
+        assert redone, stage
+        # Nothing an earlier stage made was touched (data/ belongs to stages 0-2, features to 1).
+        earlier = {0: [], 1: ["/data/.prepared", "/exp/baseline_mfcc_stats/"],
+                   3: ["/data/", "/fbank", "/mfcc/", "/exp/baseline"], 4: ["/models/epoch_", "/data/"],
+                   5: ["/models/", "/data/"], 6: ["/embeddings/", "/models/"], 7: ["/backend/", "/embeddings/"],
+                   8: ["/mini/exp/tiny_", "/embeddings/"], 9: ["/scores/", "/results.tsv"]}[stage]
+        assert not [p for p in redone if any(e in p for e in earlier)], (stage, sorted(redone)[:10])

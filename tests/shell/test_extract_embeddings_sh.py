@@ -46,7 +46,7 @@ def _run(*args, check=True):
     return p
 
 
-def _setup(tmp_path):
+def _setup(tmp_path, nan_utt=None):
     from pytorch.config import save_resolved
     from pytorch.models import build_model
     torch.manual_seed(0)
@@ -56,7 +56,10 @@ def _setup(tmp_path):
     utts = {f"s{k}-u{j}": f"s{k}" for k in range(3) for j in range(3)}
     with kaldiio.WriteHelper(f"ark,scp:{data}/feats.ark,{data}/feats.scp") as w:
         for u in sorted(utts):
-            w(u, rng.standard_normal((30 + 5 * len(u) + int(u[-1]) * 7, 5)).astype(np.float32))
+            mat = rng.standard_normal((30 + 5 * len(u) + int(u[-1]) * 7, 5)).astype(np.float32)
+            if u == nan_utt:
+                mat[3, 1] = np.nan
+            w(u, mat)
     (data / "utt2spk").write_text("".join(f"{u} {s}\n" for u, s in sorted(utts.items())))
     spk2utt: dict[str, list[str]] = {}
     for u, s in sorted(utts.items()):
@@ -93,6 +96,15 @@ def test_parallel_extraction_equals_in_process_extraction(tmp_path):
              tmp_path / "emb", check=False)
     assert p.returncode != 0 and "log/extract" in p.stderr
     assert not (tmp_path / "emb/xvector.scp").exists()  # the old table is gone, not left looking complete
+
+
+def test_nan_features_fail_naming_the_utterance(tmp_path):
+    """A NaN frame would give a NaN embedding and NaN speaker means that score as if nothing was wrong."""
+    exp, data, _ = _setup(tmp_path, nan_utt="s1-u2")
+    p = _run(UTILS / "extract_embeddings.sh", "--nj", 1, exp, data, tmp_path / "emb", check=False)
+    assert p.returncode != 0
+    assert "'s1-u2'" in p.stderr and "NaN or inf" in p.stderr
+    assert not (tmp_path / "emb/xvector.scp").exists() and not (tmp_path / "emb/spk_xvector.scp").exists()
 
 
 def _read(scp):

@@ -2,10 +2,13 @@
 on tiny data dirs with file paths, a sox pipe and segments."""
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import kaldiio
@@ -143,3 +146,79 @@ def test_missing_wav_fails_without_feats_scp(tmp_path):
     logs = "".join(f.read_text() for f in (d / "log").glob("make_fbank_bad.*.log"))
     assert "utterance spk2-u1" in logs and f"{tmp_path}/gone.wav" in logs
     assert "spk2-u1" in p.stderr and "gone.wav" in p.stderr
+
+
+@contextlib.contextmanager
+def _lock_held(d: Path) -> Iterator[None]:
+    """Holds <d>/.lock as another running make_feats would."""
+    with open(d / ".lock", "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        yield
+
+
+@pytest.mark.parametrize("tool", ["make_fbank.sh", "compute_vad_decision.sh"])
+def test_second_run_on_same_data_dir_is_refused(tmp_path, tool):
+    d = _data_dir(tmp_path, "train")
+    fb = _conf(tmp_path, "fbank", FBANK)
+    vad = _conf(tmp_path, "vad", {"vad_energy_threshold": 5.5})
+    if tool == "compute_vad_decision.sh":
+        _run(UTILS / "make_fbank.sh", "--nj", 1, "--fbank-config", fb, d, cwd=tmp_path)
+    opts = ["--fbank-config", fb] if tool == "make_fbank.sh" else ["--vad-config", vad]
+    out = "feats.scp" if tool == "make_fbank.sh" else "vad.scp"
+    before = (d / out).read_text() if (d / out).exists() else None
+    with _lock_held(d):
+        p = _run(UTILS / tool, "--nj", 2, *opts, d, cwd=tmp_path, check=False)
+    assert p.returncode == 1 and f"another run is writing to {d}" in p.stderr
+    # The refused run touched nothing: the running one's outputs and split dirs are intact.
+    assert ((d / out).read_text() if (d / out).exists() else None) == before
+    assert not (d / "split2").exists()
+    _run(UTILS / tool, "--nj", 2, *opts, d, cwd=tmp_path)
+    assert (d / out).exists()
+
+
+def test_two_concurrent_runs_one_refused_output_intact(tmp_path):
+    d = _data_dir(tmp_path, "train")
+    conf = _conf(tmp_path, "fbank", FBANK)
+    args = ["bash", str(UTILS / "make_fbank.sh"), "--nj", "2", "--fbank-config", str(conf), str(d)]
+    procs = [subprocess.Popen(args, cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(2)]
+    results = [(p.wait(), p.stderr.read()) for p in procs]
+    assert sorted(rc for rc, _ in results) == [0, 1], results
+    assert any("another run is writing" in err for rc, err in results if rc == 1)
+    assert len(kaldiio.load_scp(str(d / "feats.scp"))) == 4
+
+
+def test_temp_arks_of_killed_jobs_are_removed_at_next_run(tmp_path):
+    d = _data_dir(tmp_path, "train")
+    conf = _conf(tmp_path, "fbank", FBANK)
+    fb = tmp_path / "fb"
+    fb.mkdir()
+    stale = [fb / ".raw_fbank_train.1.ark.12345.tmp", fb / ".raw_fbank_train.2.scp.12346.tmp"]
+    other = fb / ".raw_fbank_test.1.ark.12347.tmp"  # another data dir's step: not ours to remove
+    for f in (*stale, other):
+        f.write_text("partial")
+    _run(UTILS / "make_fbank.sh", "--nj", 2, "--fbank-config", conf, d, d / "log", fb, cwd=tmp_path)
+    assert not any(f.exists() for f in stale) and other.exists()
+
+
+def test_fewer_than_95_percent_leaves_no_feats_scp(tmp_path):
+    d = _data_dir(tmp_path, "train")
+    conf = _conf(tmp_path, "fbank", FBANK)
+    # A $cmd whose jobs "succeed" but lose utterances (as a broken cluster filesystem would).
+    lossy = tmp_path / "lossy.sh"
+    lossy.write_text(f'#!/bin/bash\nrun.pl "$@" || exit 1\nsed -i 1d {tmp_path}/fb/raw_fbank_train.2.scp\n')
+    lossy.chmod(0o755)
+    p = _run(UTILS / "make_fbank.sh", "--nj", 2, "--cmd", lossy, "--fbank-config", conf, d, d / "log",
+             tmp_path / "fb", cwd=tmp_path, check=False)
+    assert p.returncode == 1 and "less than 95%" in p.stderr
+    assert not (d / "feats.scp").exists() and not (d / "utt2num_frames").exists()
+    assert not list(d.glob(".*.tmp"))
+
+
+def test_data_dir_is_validated_before_any_job(tmp_path):
+    d = _data_dir(tmp_path, "train")
+    (d / "wav.scp").write_text("".join(ln + "\n" for ln in (d / "wav.scp").read_text().splitlines()[1:]))
+    conf = _conf(tmp_path, "fbank", FBANK)
+    p = _run(UTILS / "make_fbank.sh", "--nj", 2, "--fbank-config", conf, d, cwd=tmp_path, check=False)
+    assert p.returncode == 1 and "validate_data_dir.sh: error" in p.stderr and "wav.scp" in p.stderr
+    assert not list((d / "log").glob("*.log")) and not (d / "split2").exists()

@@ -12,10 +12,10 @@ import pytest
 import soundfile as sf
 
 from common.io import read_kv
+from pytorch.data.audio import SourceLoader
 from pytorch.data.augment import Augmenter, AugmentSources
 from pytorch.data.options import augment_options
 from pytorch.data.sources import load_sources
-from pytorch.data.wave_dataset import SourceLoader
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(not (ROOT / "utils" / "parse_options.sh").exists(),

@@ -31,7 +31,8 @@ def test_drops_and_reports_without_segments(tmp_path):
     })
     p = _tool("fix_data_dir.sh", d)
     assert p.returncode == 0, p.stderr
-    assert "fix_data_dir.sh: kept 3 of 4 utterances (dropped 1)" in p.stdout
+    # 5 utterance lines: the malformed one and c-1 (no utt2dur) are dropped.
+    assert "fix_data_dir.sh: kept 3 of 5 utterances (dropped 2)" in p.stdout
     assert "utt2dur lacks 1 of the 4 utterances" in p.stderr
     assert (d / "utt2spk").read_text() == "a-1 a\na-2 a\nb-1 b\n"
     assert (d / "spk2utt").read_text() == "a a-1 a-2\nb b-1\n"
@@ -41,9 +42,40 @@ def test_drops_and_reports_without_segments(tmp_path):
     assert (d / "spk2gender").read_text() == "a f\nb m\n"
     assert (d / ".backup/utt2spk").read_text().startswith("c-1 c\n")
     assert _tool("validate_data_dir.sh", d).returncode == 0
-    # A second run changes nothing.
+    # A second run changes nothing: no file is rewritten and the first backup keeps the originals.
+    stamps = {f.name: f.stat().st_mtime_ns for f in d.iterdir() if f.is_file()}
     p = _tool("fix_data_dir.sh", d)
-    assert "kept 3 of 3 utterances (dropped 0)" in p.stdout
+    assert "kept 3 of 3 utterances (dropped 0)" in p.stdout and "nothing changed" in p.stdout
+    assert stamps == {f.name: f.stat().st_mtime_ns for f in d.iterdir() if f.is_file()}
+    assert (d / ".backup/utt2spk").read_text().startswith("c-1 c\n") and not (d / ".backup.1").exists()
+
+
+def test_rerun_after_a_change_keeps_every_backup(tmp_path):
+    d = _write(tmp_path / "d", {"utt2spk": "b-1 b\na-1 a\n", "wav.scp": "a-1 /a.wav\nb-1 /b.wav\n"})
+    assert _tool("fix_data_dir.sh", d).returncode == 0
+    (d / "wav.scp").write_text("a-1 /a.wav\n")  # the dir changes, then is fixed again
+    p = _tool("fix_data_dir.sh", d)
+    assert p.returncode == 0 and f"the original files are in {d}/.backup.1" in p.stdout
+    assert (d / ".backup/utt2spk").read_text() == "b-1 b\na-1 a\n"      # the first originals survive
+    assert (d / ".backup.1/utt2spk").read_text() == "a-1 a\nb-1 b\n"
+    assert (d / "utt2spk").read_text() == "a-1 a\n"
+
+
+def test_malformed_line_is_counted_as_dropped(tmp_path):
+    d = _write(tmp_path / "d", {"utt2spk": "a-1 a\na-2\nb-1 b\n", "wav.scp": "a-1 /a\na-2 /a2\nb-1 /b\n"})
+    p = _tool("fix_data_dir.sh", d)
+    assert p.returncode == 0 and "kept 2 of 3 utterances (dropped 1)" in p.stdout
+    assert (d / "wav.scp").read_text() == "a-1 /a\nb-1 /b\n"
+
+
+def test_carriage_returns_are_stripped(tmp_path):
+    d = _write(tmp_path / "d", {"utt2spk": "a-1 a\r\nb-1 b\r\n", "wav.scp": "a-1 /a.wav\r\nb-1 /b.wav\n"})
+    p = _tool("fix_data_dir.sh", d)
+    assert p.returncode == 0 and "kept 2 of 2 utterances (dropped 0)" in p.stdout
+    assert "utt2spk: stripped carriage returns (DOS line endings) from 2 line(s)" in p.stderr
+    assert b"\r" not in (d / "utt2spk").read_bytes() + (d / "wav.scp").read_bytes() + (d / "spk2utt").read_bytes()
+    assert (d / ".backup/utt2spk").read_bytes() == b"a-1 a\r\nb-1 b\r\n"
+    assert _tool("validate_data_dir.sh", "--no-feats", d).returncode == 0
 
 
 def test_segments_and_recordings(tmp_path):

@@ -29,8 +29,8 @@ def _setup(tmp_path: Path, sbatch: str = FAKE_SBATCH, squeue: str | None = None)
 
 
 def _run(tmp_path: Path, env: dict, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(SLURM_PL), *args], cwd=tmp_path, env=env, capture_output=True, text=True,
-                          timeout=60)
+    return subprocess.run([str(SLURM_PL), *args], check=False, cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=60)
 
 
 def test_jobs_run_with_logs_options_and_config(tmp_path):
@@ -88,9 +88,15 @@ def test_sbatch_failure_is_an_error(tmp_path):
 
 
 def test_job_that_leaves_the_queue_without_marker_fails(tmp_path):
-    # sbatch accepts the job but it never runs (as if killed); squeue no longer lists it.
-    env = _setup(tmp_path, sbatch="#!/bin/bash\necho 4242\n", squeue="#!/bin/bash\nexit 0\n")
+    # sbatch accepts the job but it never runs (as if killed); squeue no longer lists it. Slurm's
+    # reason, written to the job's --output file, goes to the error and to the job's log.
+    sbatch = ("#!/bin/bash\nfor a; do case $a in --output=*) out=${a#--output=} ;; esac; done\n"
+              "echo 'slurmstepd: error: *** JOB 4242 ON n1 CANCELLED AT 12:00 DUE TO TIME LIMIT ***' "
+              ">$out\n"
+              "echo 4242\n")
+    env = _setup(tmp_path, sbatch=sbatch, squeue="#!/bin/bash\nexit 0\n")
     p = _run(tmp_path, env, "--squeue-interval", "0.1", "JOB=1:2", "log/k.JOB.log", "true")
     assert p.returncode != 0
-    assert "left the queue" in p.stderr
+    assert "without finishing (JOB 4242 ON n1 CANCELLED AT 12:00 DUE TO TIME LIMIT)" in p.stderr
     assert "2 / 2 failed" in p.stderr
+    assert "# Killed by Slurm (no exit code): JOB 4242 ON n1" in (tmp_path / "log/k.1.log").read_text()

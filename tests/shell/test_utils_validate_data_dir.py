@@ -109,3 +109,27 @@ def test_usage(tmp_path):
     assert _validate().returncode != 0
     assert _validate("--bogus", _good(tmp_path)).returncode != 0
     assert _validate(tmp_path / "missing").returncode != 0
+
+
+@pytest.mark.parametrize("name, where", [("utt2spk", "utt2spk: line 4"), ("feats.scp", "feats.scp: line 4"),
+                                         ("spk2utt", "utt2spk: line 3")])
+def test_non_utf8_id_is_rejected(tmp_path, name, where):
+    d = _good(tmp_path)
+    raw = (d / name).read_bytes()
+    if name == "spk2utt":  # a speaker id; utt2spk must agree, so change both
+        (d / "utt2spk").write_bytes((d / "utt2spk").read_bytes().replace(b" b\n", b" b\xe9\n"))
+        raw = raw.replace(b"b b-1", b"b\xe9 b-1")
+    else:  # b-2 -> b-\xe9 sorts last under LC_ALL=C, as b-2 did
+        raw = raw.replace(b"b-2", b"b-\xe9")
+    (d / name).write_bytes(raw)
+    p = _validate(d)
+    assert p.returncode != 0
+    assert f"{d}/{where}: the id is not valid UTF-8" in p.stderr
+
+
+def test_utf8_ids_pass(tmp_path):
+    d = _good(tmp_path)
+    for name in ("utt2spk", "spk2utt", "feats.scp", "wav.scp", "utt2dur", "utt2num_frames", "utt2genre"):
+        (d / name).write_text((d / name).read_text().replace("b-2", "b-ü"), encoding="utf-8")
+    p = _validate(d)
+    assert p.returncode == 0, p.stderr

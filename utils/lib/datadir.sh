@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for the Kaldi data-dir tools in utils/ (sourced; defines functions only).
 # Kinds of files in a data dir:
 #   per-utterance: utt2spk, segments (or wav.scp when there are no segments), feats.scp, vad.scp,
@@ -45,6 +46,14 @@ dd_reco_files() {
   _dd_glob "$d" reco2
 }
 
+# dd_backup_dir <dir>: makes and prints a new backup dir of <dir>: .backup, or .backup.1,
+# .backup.2 ... when older ones exist, so a later run never overwrites the originals of an earlier one.
+dd_backup_dir() {
+  local d=$1/.backup n=0
+  while [ -e "$d" ]; do n=$((n + 1)); d=$1/.backup.$n; done
+  mkdir -p "$d" && echo "$d"
+}
+
 # Succeeds when the first fields of <file> are strictly increasing under LC_ALL=C.
 dd_is_sorted() { awk '{print $1}' "$1" | LC_ALL=C sort -c -u 2>/dev/null; }
 
@@ -60,9 +69,17 @@ dd_spk2utt() { "$DD_UTILS/utt2spk_to_spk2utt.pl" "$1" | LC_ALL=C sort -k1,1; }
 # <map> has "<key> <part>" lines; a key may map to several parts (speakers, recordings).
 _dd_route() {
   local map=$1 file=$2 out=$3 name=$4
+  # m: a key's first part; x: its other parts (rare: speakers and recordings split across parts).
+  # Kept apart so the common one-part key costs one lookup a line (500k-line dirs).
   awk -v out="$out" -v name="$name" '
-    NR == FNR { if (!(($1 SUBSEP $2) in seen)) { seen[$1, $2] = 1; m[$1] = m[$1] " " $2 }; next }
-    ($1 in m) { n = split(m[$1], a, " "); for (i = 1; i <= n; i++) print > (out "/" a[i] "/" name) }
+    NR == FNR { if (!($1 in m)) m[$1] = $2
+                else if ($2 != m[$1] && index(" " x[$1] " ", " " $2 " ") == 0) x[$1] = x[$1] " " $2
+                next }
+    ($1 in m) { p = m[$1]; if (!(p in f)) f[p] = out "/" p "/" name; print > f[p]
+                if ($1 in x) {
+                  n = split(x[$1], a, " ")
+                  for (i = 1; i <= n; i++) { p = a[i]; if (!(p in f)) f[p] = out "/" p "/" name; print > f[p] }
+                } }
   ' "$map" "$file"
 }
 

@@ -9,7 +9,7 @@ from local.synthetic.mixtures import place
 from local.synthetic.noises import NOISES, room_impulse_response
 from local.synthetic.sessions import Session, eq_response
 from local.synthetic.speak import n_samples, speak
-from local.synthetic.stats_embedding import stats
+from local.baseline.stats_embedding import stats
 from local.synthetic.voices import SR, sample_voice
 
 

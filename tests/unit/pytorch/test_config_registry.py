@@ -44,3 +44,61 @@ def test_save_resolved_roundtrip(tmp_path):
     save_resolved(cfg, tmp_path / "config.yaml", argv=["train", "--config", "x"])
     back = load_config(tmp_path / "config.yaml")
     assert back["model"] == cfg["model"] and back["meta"]["argv"][0] == "train"
+
+
+def test_one_validator_for_options_and_registry():
+    from dataclasses import dataclass
+
+    from common.registry import build_options
+    from pytorch.data.options import DataOptions, LoaderOptions, loader_options
+    from pytorch.training.trainer import TrainOptions
+
+    @dataclass
+    class Inner:
+        rate: float = 1.0
+
+        def check(self, where):
+            if self.rate <= 0:
+                raise ConfigError(f"{where}.rate: must be > 0")
+
+    @dataclass
+    class Outer:
+        size: int = 2
+        on: bool = True
+        kind: str = "a"
+        inner: Inner | None = None
+        _nested = {"inner": Inner}
+        _choices = {"kind": ("a", "b")}
+
+    o = build_options(Outer, {"size": 3.0, "inner": {"rate": 2}}, "sec")
+    assert o.size == 3 and isinstance(o.size, int) and o.inner.rate == 2.0
+    for bad, msg in [({"size": 2.5}, "sec.size: must be an integer"),
+                     ({"on": 1}, "sec.on: must be true or false"),
+                     ({"kind": "c"}, "sec.kind: 'c' is not one of a, b"),
+                     ({"inner": {"rate": 0}}, "sec.inner.rate"),
+                     ({"sise": 1}, "sec: unknown key 'sise'; valid keys: inner, kind, on, size")]:
+        with pytest.raises(ConfigError, match=msg):
+            build_options(Outer, bad, "sec")
+    with pytest.raises(ConfigError, match="data.cmn: must be true or false"):
+        build_options(DataOptions, {"cmn": 1}, "data")
+    # Registry.build goes through the same validator, so a registered options class is typed too.
+    r = Registry("thing")
+    r.add("outer", Outer)
+    with pytest.raises(ConfigError, match=r"thing \(outer\).size: must be an integer"):
+        r.build({"name": "outer", "size": 1.5})
+    # The loader's train keys have one set of defaults, shared with the trainer's options.
+    assert loader_options({"epochs": 3, "seed": 4}) == LoaderOptions(seed=4)
+    assert TrainOptions().batch_size == LoaderOptions().batch_size
+    with pytest.raises(ConfigError, match="train.batch_size"):
+        loader_options({"batch_size": 0})
+
+
+def test_dotted_keys():
+    from pytorch.config import get_dotted, set_dotted
+    cfg = {"data": {"train": "d"}}
+    set_dotted(cfg, "optim.sgd.lr", 0.1, "w")
+    assert get_dotted(cfg, "optim.sgd.lr") == 0.1 and get_dotted(cfg, "data") == {"train": "d"}
+    with pytest.raises(KeyError, match="data.train.x"):
+        get_dotted(cfg, "data.train.x")
+    with pytest.raises(ConfigError, match="'data.train' is not a mapping"):
+        set_dotted(cfg, "data.train.x", 1, "w")

@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+from common.errors import FormatError
 from score import metrics
 from score.calibration import Calibration, quality_features
 from score.logreg import train_logreg
@@ -87,7 +88,7 @@ def test_save_load_and_errors(tmp_path):
         Calibration.train(np.array([np.nan, 1.0]), np.array([True, False]))
     with pytest.raises(ValueError, match="p_target"):
         Calibration.train(s, y, 1.5)
-    with pytest.raises(KeyError, match="no entry for 'u9'"):
+    with pytest.raises(FormatError, match="no entry for 'u9'"):
         quality_features(["log_dur_test"], np.array(["a"]), np.array(["u9"]), {("test", "dur"): {"u1": 1.0}})
     (tmp_path / "bad.json").write_text("{")
     with pytest.raises(ValueError, match="not a calibration model"):

@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+from common.errors import AsvError
 from score.chain import Chain, parse_spec
 from score.plda import PLDA
 
@@ -19,12 +20,12 @@ def test_parse_string_and_list():
 
 
 @pytest.mark.parametrize("spec,msg", [
-    ("mean,foo,plda", "unknown step 'foo'; valid steps: lda, lnorm, mean, plda, whiten"),
+    ("mean,foo,plda", "unknown step 'foo'; choose one of: lda, lnorm, mean, plda, whiten"),
     ("plda,mean", "'plda' must be the last step"),
     ("mean,,plda", "empty step"),
 ])
 def test_parse_errors(spec, msg):
-    with pytest.raises(ValueError, match=msg):
+    with pytest.raises(AsvError, match=msg):
         parse_spec(spec)
 
 
@@ -54,19 +55,19 @@ def test_chain_without_plda_and_adaptation():
     adapted = chain.adapt_plda(x[:50] * 1.5)
     ref = chain.plda.adapt(chain.transform(x[:50] * 1.5))
     assert np.allclose(adapted.plda.between_cov, ref.between_cov)
-    with pytest.raises(ValueError, match="no plda step"):
+    with pytest.raises(AsvError, match="no plda step"):
         Chain.fit("mean", x).adapt_plda(x)
 
 
 def test_errors(tmp_path):
     rng = np.random.default_rng(2)
     x, labels = _data(rng)
-    with pytest.raises(ValueError, match="empty"):
+    with pytest.raises(AsvError, match="empty"):
         Chain.fit("mean,plda", np.zeros((0, 8)), np.zeros(0))
-    with pytest.raises(ValueError, match="needs speaker labels"):
+    with pytest.raises(AsvError, match="needs speaker labels"):
         Chain.fit("mean,lda:3", x)
     with pytest.raises(FileNotFoundError, match="train_backend"):
         Chain.load(tmp_path / "nothing")
     chain = Chain.fit("mean,lnorm", x)
-    with pytest.raises(ValueError, match="dimension mismatch"):
+    with pytest.raises(AsvError, match="dimension mismatch"):
         chain.transform(np.zeros((2, 7)))

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 from scipy.stats import multivariate_normal as mvn
 
+from common.errors import AsvError
 from score.plda import PLDA
 
 
@@ -141,18 +142,18 @@ def test_bad_input():
     rng = np.random.default_rng(5)
     mu, b, w = _model(rng, 3)
     x, labels = _sample(rng, mu, b, w, np.full(10, 3))
-    with pytest.raises(ValueError, match="at least 2 speakers"):
+    with pytest.raises(AsvError, match="at least 2 speakers"):
         PLDA.fit(x, np.zeros(len(x)))
-    with pytest.raises(ValueError, match="empty"):
+    with pytest.raises(AsvError, match="empty"):
         PLDA.fit(np.zeros((0, 3)), np.zeros(0))
-    with pytest.raises(ValueError, match="one per row"):
+    with pytest.raises(AsvError, match="one per row"):
         PLDA.fit(x, labels[:-1])
     p = PLDA.fit(x, labels, n_iter=2)
-    with pytest.raises(ValueError, match="dimension mismatch"):
+    with pytest.raises(AsvError, match="dimension mismatch"):
         p.score_matrix(np.zeros((2, 3)), np.zeros((2, 4)))
     with pytest.raises(ValueError, match="out of range"):
         p.score_trials(np.zeros((2, 3)), np.zeros((2, 3)), np.array([0, 2]), np.array([0, 1]))
     with pytest.raises(ValueError, match="n_enroll"):
         p.score_matrix(np.zeros((2, 3)), np.zeros((2, 3)), n_enroll=0)
-    with pytest.raises(ValueError, match="dimension mismatch"):
+    with pytest.raises(AsvError, match="dimension mismatch"):
         p.adapt(np.zeros((5, 2)))

@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+from common.errors import FormatError
 from score import metrics
 from score.breakdown import breakdown, to_markdown, trial_conditions
 from score.cpmap import cp_map, quantile_groups, to_tsv
@@ -54,7 +55,7 @@ def test_breakdown_per_condition():
     assert [r.condition for r in pairs] == ["interview x singing", "interview x speech"]
     one_sided = breakdown(s[:2], y[:2], cond[:2])
     assert np.isnan(one_sided[0].eer)  # no nontargets: undefined, not a crash
-    with pytest.raises(KeyError, match="no entry for 'zz'"):
+    with pytest.raises(FormatError, match="no entry for 'zz'"):
         trial_conditions(np.array(["zz"], dtype=object), utt2genre, "utt2genre")
 
 

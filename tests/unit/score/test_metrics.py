@@ -80,7 +80,7 @@ def test_cli_join_and_errors(tmp_path, capsys):
     trials, scores = tmp_path / "trials", tmp_path / "scores"
     trials.write_text("a x target\na y nontarget\nb x nontarget\nb y target\n")
     scores.write_text("b y 0.4\na x 0.9\nb x 0.5\na y 0.2\n")  # another order: joined by pair
-    assert compute_metrics.main(["--trials", str(trials), "--scores", str(scores), "--json"]) == 0
+    assert compute_metrics.main(["--trials", str(trials), "--scores", str(scores), "--json", "true"]) == 0
     res = json.loads(capsys.readouterr().out)
     assert res["eer"] == pytest.approx(50.0) and res["minDCF(p=0.01)"] == pytest.approx(0.5)
     assert compute_metrics.main(["--trials", str(trials), "--scores", str(scores)]) == 0

@@ -71,7 +71,7 @@ def test_compute_metrics_appends_results(tmp_path, capsys):
     assert row["eer"] == "50.0000" and row["minDCF@0.01"] == "0.5000" and row["n_trials"] == "4"
     # actDCF at p=0.01: Bayes threshold log(99) = 4.595 rejects all -> P_miss 1 -> 0.01 / 0.01 = 1.
     assert float(row["actDCF"]) == pytest.approx(1.0)
-    assert compute_metrics.main(args + ["--json"]) == 0
+    assert compute_metrics.main(args + ["--json", "true"]) == 0
     assert json.loads(capsys.readouterr().out)["actDCF(p=0.01)"] == pytest.approx(1.0)
     with pytest.raises(SystemExit):
         compute_metrics.main(args + ["--results", str(res)])  # --system/--backend missing: usage error

@@ -56,9 +56,10 @@ def test_cli(tmp_path, pool, capsys):
     (tmp_path / "labels").write_text("".join(f"{k} {labels.get(k, 'none')}\n" for k in keys))
     out = tmp_path / "ranking"
     assert retrieve_cli.main(["--enroll", str(tmp_path / "q.scp"), "--pool", str(tmp_path / "pool.scp"),
-                              "--topk", "10", "--out", str(out), "--block", "16"]) == 0
+                              "--top-n", "10", "--out", str(out), "--block", "16"]) == 0
     assert len(out.read_text().splitlines()) == 40
-    assert eval_retrieval.main(["--ranking", str(out), "--labels", str(tmp_path / "labels"), "--cutoff", "10",
+    assert eval_retrieval.main(["--ranking", str(out), "--pool-labels", str(tmp_path / "labels"),
+                                "--cutoff", "10",
                                 "--plot", str(tmp_path / "ap.png")]) == 0
     assert capsys.readouterr().out.startswith("mAP=")
     assert (tmp_path / "ap.png").read_bytes()[:4] == b"\x89PNG"

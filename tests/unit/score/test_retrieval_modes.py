@@ -74,9 +74,10 @@ def test_cli_spk2utt_max_and_cnsrc_labels(tmp_path, data, capsys):
     write_embeddings(ukeys, enr, str(tmp_path / "enr.ark"), str(tmp_path / "enr.scp"))
     (tmp_path / "spk2utt").write_text("id00000 e1 e4\nid00001 e0 e2\nid00002 e3\n")
     out = tmp_path / "ranking"
-    assert retrieve_cli.main(["--enroll", str(tmp_path / "spk2utt"),
-                              "--enroll-scp", str(tmp_path / "enr.scp"), "--pool", str(tmp_path / "pool.scp"),
-                              "--topk", "7", "--aggregate", "max", "--block", "8", "--out", str(out)]) == 0
+    assert retrieve_cli.main(["--enroll", str(tmp_path / "enr.scp"),
+                              "--enroll-spk2utt", str(tmp_path / "spk2utt"),
+                              "--pool", str(tmp_path / "pool.scp"), "--top-n", "7",
+                              "--enroll-mode", "max-score", "--block", "8", "--out", str(out)]) == 0
     rows = [ln.split() for ln in out.read_text().splitlines()]
     want, _ = retrieve(enr, iter_blocks(zip(keys, pool), 50), 7, owner=owner)
     assert [r[1] for r in rows if r[0] == "id00001"] == want[1]
@@ -85,8 +86,8 @@ def test_cli_spk2utt_max_and_cnsrc_labels(tmp_path, data, capsys):
     meta = "".join(f"pool/{k}.wav {'id00000' if i < 10 else 'id00001' if i < 20 else 'id99999'}-x-{i}\n"
                    for i, k in enumerate(keys))
     (tmp_path / "test.meta").write_text(meta)
-    assert eval_retrieval.main(["--ranking", str(out), "--labels", str(tmp_path / "test.meta"),
-                                "--labels-format", "cnsrc-meta", "--cutoff", "5", "--json"]) == 0
+    assert eval_retrieval.main(["--ranking", str(out), "--pool-labels", str(tmp_path / "test.meta"),
+                                "--pool-labels-format", "cnsrc-meta", "--cutoff", "5", "--json", "true"]) == 0
     import json
     res = json.loads(capsys.readouterr().out)
     labels = {k: ("id00000" if i < 10 else "id00001" if i < 20 else "id99999") for i, k in enumerate(keys)}
@@ -95,6 +96,7 @@ def test_cli_spk2utt_max_and_cnsrc_labels(tmp_path, data, capsys):
     assert res["mAP@5"] == pytest.approx(evaluate(ranked, labels, cutoff=5)["mAP"])
     assert res["no_relevant"] == ["id00002"]
     (tmp_path / "bad").write_text("t p00 one 0.5\n")
-    assert eval_retrieval.main(["--ranking", str(tmp_path / "bad"), "--labels", str(tmp_path / "test.meta"),
-                                "--labels-format", "cnsrc-meta"]) == 1
+    assert eval_retrieval.main(["--ranking", str(tmp_path / "bad"),
+                                "--pool-labels", str(tmp_path / "test.meta"),
+                                "--pool-labels-format", "cnsrc-meta"]) == 1
     assert "rank 'one' is not a positive integer" in capsys.readouterr().err

@@ -44,7 +44,7 @@ def test_errors(files, capsys):
     assert err.startswith("score: error:") and "empty trial list" in err and len(err.splitlines()) == 1
     (files / "bad").write_text("s1 u1 0.5\ns2 u2 nan\n")
     assert _norm(files, files / "bad") == 1
-    assert "line 2: score is nan" in capsys.readouterr().err
+    assert "bad:2: score is nan (s2 u2)" in capsys.readouterr().err
     (files / "bad").write_text("s1 u1 0.5\ns2 u2 inf\n")
     assert _norm(files, files / "bad") == 1
     assert "score is inf" in capsys.readouterr().err

@@ -36,7 +36,8 @@ def data():
     utt = rng.normal(size=(12, 6))
     groups = [np.array([0, 1, 2]), np.array([3]), np.array([4, 5, 6, 7]), np.array([8, 9, 10, 11])]
     test = rng.normal(size=(9, 6))
-    e_idx, t_idx = rng.integers(0, 4, 40), rng.integers(0, 9, 40)
+    pairs = rng.permutation(4 * 9)[:30]  # distinct (enroll, test) pairs: a trial list holds each once
+    e_idx, t_idx = pairs // 9, pairs % 9
     return utt, groups, test, e_idx, t_idx
 
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from score.textcols import format_lines, parse3, parse_floats
-from score.trials import read_pairs, read_score_columns, write_score_file
+from score.trials import read_pairs, read_scores, write_score_file
 
 
 def test_parse3_fields_and_layout_checks():
@@ -38,14 +38,14 @@ def test_format_lines_matches_printf():
 def test_read_and_write_round_trip(tmp_path):
     p = tmp_path / "s"
     p.write_text("spk1 u1 0.5\nspk2 ü2 -1.25\n")  # non-ASCII ids travel as UTF-8 bytes
-    e, t, s = read_score_columns(str(p))
+    e, t, s = read_scores(str(p))
     assert e.dtype.kind == "S" and s.tolist() == [0.5, -1.25]
     write_score_file(str(tmp_path / "o"), e, t, s)
     assert (tmp_path / "o").read_text() == "spk1 u1 0.500000\nspk2 ü2 -1.250000\n"
-    # General layout (tabs): str object arrays, same output.
+    # General layout (tabs): read line by line, same ids and output.
     p.write_text("spk1\tu1\t0.5\nspk2\tü2\t-1.25\n")
-    e, t, s = read_score_columns(str(p))
-    assert e.dtype == object
+    e, t, s = read_scores(str(p))
+    assert e.dtype.kind == "S" and e.tolist() == [b"spk1", b"spk2"]
     write_score_file(str(tmp_path / "o2"), e, t, s)
     assert (tmp_path / "o2").read_text() == (tmp_path / "o").read_text()
     # Unlabelled (two-column) trial lists are read for scoring.

@@ -100,3 +100,17 @@ def test_missing_entries_and_dirs_are_clear_errors(tmp_path, feats_dir_factory):
         DataDir(d).table("feats.scp")
     with pytest.raises(FormatError, match="not found"):
         DataDir(tmp_path / "nope")
+
+
+def test_concat_clips_appends_same_speaker_pieces_then_repeats():
+    from pytorch.data.chunks import MAX_CONCAT, concat_clips
+    clips = {1: np.full(3, 1.0), 2: np.full(1, 2.0)}
+
+    def read(j, start, length):
+        x = clips[j][start:]
+        return x if length is None else x[:length]
+    rng = np.random.default_rng(0)
+    out = concat_clips(np.zeros(2), 6, np.array([1]), np.array([0, 3, 1]), read, rng)
+    np.testing.assert_array_equal(out, [0, 0, 1, 1, 1, 1])   # the last clip is cut to what is missing
+    long = concat_clips(np.zeros(1), MAX_CONCAT + 10, np.array([2]), np.array([0, 3, 1]), read, rng)
+    assert long.size == MAX_CONCAT + 10 and long[MAX_CONCAT + 1] == 0.0  # after MAX_CONCAT clips: repetition

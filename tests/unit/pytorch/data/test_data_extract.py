@@ -5,6 +5,7 @@ import yaml
 
 import pytorch.bin.extract as extract_cli
 from common.embeddings import load_embeddings
+from common.errors import AsvError
 from common.io import read_kv
 from pytorch.data.datadir import DataDir
 from pytorch.data.extraction import chunk_starts, extract_embeddings, feats_source
@@ -147,3 +148,14 @@ def test_cli_errors(tmp_path, feats_dir_factory, monkeypatch, capsys):
 
 def _read(scp):
     return dict(zip(*load_embeddings(scp)))
+
+
+def test_nan_embedding_fails_naming_the_utterance(feats_dir_factory):
+    """A model that gives NaN (e.g. NaN weights) for one utterance is named, not averaged into a table."""
+    class NanFor19Frames(TinyXvector):
+        def forward(self, feats):
+            out = super().forward(feats)
+            return out * float("nan") if feats.shape[1] == 19 else out    # s1-u1 has 19 frames
+    d, _ = feats_dir_factory(lengths=LENGTHS, dim=4)
+    with pytest.raises(AsvError, match=r"utterance 's1-u1': the model gave a NaN or inf embedding"):
+        extract_embeddings(NanFor19Frames().eval(), feats_source(DataDir(d), use_vad=False), 0, batch_size=4)

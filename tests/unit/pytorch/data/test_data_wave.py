@@ -3,9 +3,8 @@ import pytest
 import soundfile as sf
 import torch
 
-from pytorch.data.audio import AudioError
+from pytorch.data.audio import AudioError, read_range
 from pytorch.data.builder import build_train_data
-from pytorch.data.wave_dataset import read_range
 from pytorch.features import Fbank
 
 RATE = 8000

@@ -1,17 +1,15 @@
 """TorchScript and ONNX exports match eager PyTorch within 1e-4, with dynamic batch/time axes."""
-import importlib
-import sys
-import types
-
 import numpy as np
 import pytest
 import torch
+import yaml
 from torch import nn
 
 from pytorch.bin.export import checkpoint_name
 from pytorch.bin.export import main as export_main
 from pytorch.export import ExportError, check_parity, export_model, torchscript_bytes
 from pytorch.models import build_model
+from pytorch.training.checkpoint import save_checkpoint
 
 torch.set_num_threads(1)
 pytestmark = pytest.mark.filterwarnings("ignore:.*torch.jit:DeprecationWarning")
@@ -83,25 +81,19 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     assert "--formats" in capsys.readouterr().err
 
 
-def test_cli_exports_through_the_checkpoint_loader(tmp_path, monkeypatch, capsys):
-    """The CLI with a stand-in for pytorch.training.checkpoint.load_model (the training engineer's)."""
+def test_cli_exports_a_saved_checkpoint(tmp_path, capsys):
+    """The CLI loads models/avg.pt through the checkpoint loader (weights only) and exports it."""
     pytest.importorskip("onnxruntime")
-    calls = []
-
-    def load_model(exp_dir, checkpoint="avg"):
-        calls.append((str(exp_dir), checkpoint))
-        return small("ecapa_tdnn")
-
-    stub = types.ModuleType("pytorch.training.checkpoint")
-    stub.load_model = load_model
-    try:
-        importlib.import_module("pytorch.training")
-    except ImportError:
-        monkeypatch.setitem(sys.modules, "pytorch.training", types.ModuleType("pytorch.training"))
-    monkeypatch.setitem(sys.modules, "pytorch.training.checkpoint", stub)
-    (tmp_path / "config.yaml").write_text("model: {name: ecapa_tdnn, feat_dim: 16}\n")
-    assert export_main(["--exp", str(tmp_path), "--checkpoint", "models/avg.pt"]) == 0
-    assert calls == [(str(tmp_path), "avg")]
+    cfg = {"model": {"name": "ecapa_tdnn", **SMALL["ecapa_tdnn"]}}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
+    model = small("ecapa_tdnn")
+    save_checkpoint({"model": model.state_dict(), "epochs": [1], "config": cfg},
+                    tmp_path / "models" / "avg.pt")
+    assert export_main(["--exp", str(tmp_path), "--checkpoint", "models/avg.pt", "--verbose", "true"]) == 0
+    ts = torch.jit.load(str(tmp_path / "models" / "avg.ts.pt"))
+    x = torch.randn(2, 50, SMALL["ecapa_tdnn"]["feat_dim"])
+    with torch.no_grad():
+        torch.testing.assert_close(ts(x), model.eval()(x), atol=1e-4, rtol=0)
     assert (tmp_path / "models" / "avg.ts.pt").is_file() and (tmp_path / "models" / "avg.onnx").is_file()
     out = capsys.readouterr().out
     assert "torchscript:" in out and "onnx:" in out

@@ -1,6 +1,8 @@
 """Checkpoint averaging on hand-made state dicts, atomic saving, name resolution, load_model."""
 import os
+import random
 
+import numpy as np
 import pytest
 import torch
 import yaml
@@ -48,7 +50,7 @@ def _exp_with_epochs(tmp_path, n=3):
 def test_average_last_cli_and_load_model(tmp_path):
     exp, states = _exp_with_epochs(tmp_path, 3)
     assert average_cli.main(["--exp", str(exp)]) == 0        # N from train.average_last = 2
-    avg = torch.load(exp / "models" / "avg.pt", weights_only=False)
+    avg = torch.load(exp / "models" / "avg.pt", weights_only=True)
     assert avg["epochs"] == [2, 3]
     key = "segment.weight"
     torch.testing.assert_close(avg["model"][key], (states[1][key] + states[2][key]) / 2)
@@ -63,7 +65,7 @@ def test_average_last_cli_and_load_model(tmp_path):
     assert ck.resolve_checkpoint(exp, "last").name == "epoch_3.pt"
     assert ck.resolve_checkpoint(exp, "models/avg.pt") == exp / "models" / "avg.pt"
     assert average_cli.main(["--exp", str(exp), "--last", "3", "--out", str(tmp_path / "a3.pt")]) == 0
-    a3 = torch.load(tmp_path / "a3.pt", weights_only=False)
+    a3 = torch.load(tmp_path / "a3.pt", weights_only=True)
     torch.testing.assert_close(a3["model"][key], states[1][key])
 
 
@@ -75,6 +77,25 @@ def test_missing_checkpoint_messages(tmp_path, capsys):
         ck.resolve_checkpoint(exp, "epoch_9")
     assert average_cli.main(["--exp", str(tmp_path / "nothing"), "--last", "2"]) == 1
     assert "average: error:" in capsys.readouterr().err
+
+
+class _Payload:
+    """Pickles as a call to os.system: what a hostile checkpoint would carry."""
+
+    def __reduce__(self):
+        return (os.system, ("echo pwned",))
+
+
+def test_checkpoint_with_a_pickled_object_is_refused(tmp_path, capfd):
+    exp, _ = _exp_with_epochs(tmp_path, 1)
+    path = ck.epoch_path(exp, 1)
+    torch.save({**torch.load(path, weights_only=True), "extra": _Payload()}, path)
+    with pytest.raises(ck.CheckpointError, match=r"epoch_1.pt: refused: .*pickled Python object \(posix.sys"):
+        ck.load_checkpoint(path)
+    assert average_cli.main(["--exp", str(exp), "--last", "1"]) == 1
+    out, err = capfd.readouterr()
+    assert err.count("\n") == 1 and "refused" in err and "pwned" not in out + err
+    assert not (exp / "models" / "avg.pt").exists()
 
 
 def test_save_is_atomic_and_leaves_no_temp(tmp_path, monkeypatch):
@@ -96,3 +117,15 @@ def test_list_epochs_sorts_numerically(tmp_path):
         ck.save_checkpoint({"epoch": e}, ck.epoch_path(tmp_path, e))
     (tmp_path / "models" / "epoch_x.pt").write_text("")
     assert [e for e, _ in ck.list_epochs(tmp_path)] == [1, 2, 10]
+
+
+def test_rng_states_of_older_checkpoints_still_load(tmp_path):
+    """Epoch files saved before the RNG states became lists hold numpy's state as an array."""
+    np.random.seed(5)
+    path = tmp_path / "epoch_1.pt"
+    torch.save({"rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(),
+                        "python": random.getstate()}}, path)
+    expected = (np.random.rand(), random.random())
+    np.random.seed(1)
+    ck.restore_rng(ck.load_checkpoint(path)["rng"])
+    assert (np.random.rand(), random.random()) == expected

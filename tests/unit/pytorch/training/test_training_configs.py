@@ -1,4 +1,4 @@
-"""The shipped mini configs build: model, loss, optimiser, schedule and every stage (no data needed)."""
+"""The shipped training configs (egs/mini, egs/voxceleb) build: model, loss, optimiser, schedule and every stage (no data needed)."""
 from pathlib import Path
 
 import pytest
@@ -13,11 +13,12 @@ from pytorch.training.stages import plan_stages
 from pytorch.training.trainer import train_options
 
 ROOT = Path(__file__).resolve().parents[4]
-CONFIGS = sorted((ROOT / "egs" / "mini" / "conf").glob("*_mini.yaml"))
+CONFIGS = (sorted((ROOT / "egs" / "mini" / "conf").glob("*_mini.yaml"))
+           + sorted((ROOT / "egs" / "voxceleb" / "conf").glob("*.yaml")))
 
 
-@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
-def test_mini_config_builds(path):
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: f"{p.parent.parent.name}/{p.name}")
+def test_config_builds(path):
     cfg = load_config(path)
     plan = plan_stages(cfg)
     assert len(plan) >= 2                                  # base + a large-margin stage

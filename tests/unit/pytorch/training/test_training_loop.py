@@ -3,9 +3,10 @@ import pytest
 import torch
 from torch import nn
 
+from common.errors import FormatError
 from pytorch.losses import MarginScheduler, build_loss
 from pytorch.training.distributed import DistInfo
-from pytorch.training.loop import SpeakerNet, StepContext, train_epoch, validate
+from pytorch.training.loop import DivergedError, SpeakerNet, StepContext, train_epoch, validate
 from pytorch.training.schedulers import build_scheduler
 
 
@@ -78,9 +79,30 @@ def test_autocast_model_but_float32_loss():
     assert logits.dtype == torch.float32 and loss.dtype == torch.float32
 
 
-def test_nan_loss_stops_with_advice():
+class NamedData(FakeData):
+    """FakeData whose batches carry dataset indices, named like TrainData.utt_ids does."""
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        for k, batch in enumerate(self.loader):
+            batch["index"] = torch.arange(k * 4, k * 4 + 4)
+
+    def utt_ids(self, index):
+        return [f"utt{int(i)}" for i in index]
+
+
+def test_nan_input_is_named_not_blamed_on_the_learning_rate():
     ctx = _ctx({"name": "softmax"})
-    data = FakeData(n_batches=1)
-    data.loader[0]["feats"][0, 0, 0] = float("nan")
-    with pytest.raises(FloatingPointError, match="grad_clip"):
+    ctx.log_interval = 10                  # the NaN batch is checked at the epoch's end, two steps later
+    data = NamedData(n_batches=3)
+    data.loader[0]["feats"][1, 0, 0] = float("nan")
+    with pytest.raises(FormatError, match=r"input features are not finite .* utterance\(s\) utt1;") as e:
         train_epoch(ctx, data, epoch=1)
+    assert "optim.lr" not in str(e.value)
+
+
+def test_diverging_loss_stops_with_advice():
+    ctx = _ctx({"name": "softmax"}, lr=1e30)
+    with pytest.raises(DivergedError, match="with finite input features; lower optim.lr") as e:
+        train_epoch(ctx, NamedData(n_batches=3), epoch=1)
+    assert isinstance(e.value, FloatingPointError)

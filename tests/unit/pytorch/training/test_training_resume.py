@@ -14,7 +14,7 @@ def _write(cfg, path):
 
 
 def _ckpt(exp, epoch):
-    return torch.load(exp / "models" / f"epoch_{epoch}.pt", weights_only=False)
+    return torch.load(exp / "models" / f"epoch_{epoch}.pt", weights_only=True)
 
 
 def _assert_same_state(a, b):

@@ -51,7 +51,7 @@ def test_stage_overrides_and_epoch_count(tmp_path, feats_dir, make_cfg):
     assert rec.frames == {1: 20, 2: 30, 3: 36, 4: 36}
     assert tr.net.loss.margin == 0.5
     models = tmp_path / "exp" / "models"
-    ck = {e: torch.load(models / f"epoch_{e}.pt", weights_only=False) for e in (1, 2, 3, 4)}
+    ck = {e: torch.load(models / f"epoch_{e}.pt", weights_only=True) for e in (1, 2, 3, 4)}
     assert [ck[e]["stage"] for e in (1, 2, 3, 4)] == [0, 1, 2, 2]
     assert ck[4]["step"] == 4 * 4                            # 16 utts / batch 4, steps keep counting
     # grow continues base's optimiser and schedule (lr keeps decaying); lm starts its own at 0.01.
@@ -69,8 +69,8 @@ def test_resume_across_a_stage_boundary(tmp_path, feats_dir, make_cfg):
     tr = Trainer(cfg, tmp_path / "b")
     tr.run(resume=tmp_path / "b" / "models" / "epoch_2.pt")
     for e in (3, 4):
-        a = torch.load(tmp_path / "a" / "models" / f"epoch_{e}.pt", weights_only=False)
-        b = torch.load(tmp_path / "b" / "models" / f"epoch_{e}.pt", weights_only=False)
+        a = torch.load(tmp_path / "a" / "models" / f"epoch_{e}.pt", weights_only=True)
+        b = torch.load(tmp_path / "b" / "models" / f"epoch_{e}.pt", weights_only=True)
         for k in a["model"]:
             assert torch.equal(a["model"][k], b["model"][k]), k
         assert torch.equal(a["loss"]["weight"], b["loss"]["weight"])

@@ -1,6 +1,7 @@
 """Non-neural baseline embedding: mean and standard deviation of the voiced MFCC frames.
 
-    python -m local.synthetic.stats_embedding --data data/test --out exp/baseline_mfcc_stats/embeddings/test
+usage: python -m local.baseline.stats_embedding --data <data-dir> --out <out-dir>
+ e.g.: python -m local.baseline.stats_embedding --data data/test_mfcc --out exp/baseline_mfcc_stats/embeddings/test
 
 Reads <data>/feats.scp (MFCCs whose C0 is log energy) and <data>/vad.scp when present, drops C0
 (it is the recording level), and writes <out>/xvector.{ark,scp}; with <data>/spk2utt it also
@@ -8,18 +9,19 @@ writes the speaker means <out>/spk_xvector.{ark,scp} (for multi-utterance enroll
 """
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import sys
 
 import numpy as np
 
+from common.cli import make_parser, run_main, setup_logging
 from common.embeddings import write_embeddings
 from common.errors import FormatError
 from common.io import read_spk2utt
 
-log = logging.getLogger("stats_embedding")
+PROG = "stats_embedding"
+log = logging.getLogger(PROG)
 
 
 def stats(feats: np.ndarray, voiced: np.ndarray | None) -> np.ndarray:
@@ -53,33 +55,32 @@ def embed_dir(data: str) -> tuple[list[str], np.ndarray]:
     return keys, np.stack(rows).astype(np.float32)
 
 
+def write_dir(data: str, out: str) -> None:
+    """<out>/xvector.{ark,scp} of <data>, and the speaker means <out>/spk_xvector.{ark,scp} with a spk2utt."""
+    keys, x = embed_dir(data)
+    os.makedirs(out, exist_ok=True)
+    spk2utt_path = os.path.join(data, "spk2utt")
+    if os.path.isfile(spk2utt_path):
+        index = {k: i for i, k in enumerate(keys)}
+        spk2utt = read_spk2utt(spk2utt_path)
+        missing = [u for us in spk2utt.values() for u in us if u not in index]
+        if missing:
+            raise FormatError(f"{spk2utt_path}: utterance {missing[0]} has no features "
+                              f"({len(missing)} in all); run utils/fix_data_dir.sh {data}")
+        spks = sorted(spk2utt)
+        means = np.stack([x[[index[u] for u in spk2utt[s]]].mean(0) for s in spks])
+        write_embeddings(spks, means, os.path.join(out, "spk_xvector.ark"), os.path.join(out, "spk_xvector.scp"))
+    write_embeddings(keys, x, os.path.join(out, "xvector.ark"), os.path.join(out, "xvector.scp"))
+    log.info("%s: %d embeddings of dim %d", out, len(keys), x.shape[1])
+
+
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="stats_embedding", description=__doc__.split("\n")[0])
+    ap = make_parser(PROG, __doc__)
     ap.add_argument("--data", required=True, help="data dir with feats.scp (and vad.scp)")
     ap.add_argument("--out", required=True, help="output dir for xvector.{ark,scp} (+ spk_xvector)")
     args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    try:
-        keys, x = embed_dir(args.data)
-        os.makedirs(args.out, exist_ok=True)
-        spk2utt_path = os.path.join(args.data, "spk2utt")
-        if os.path.isfile(spk2utt_path):
-            index = {k: i for i, k in enumerate(keys)}
-            spk2utt = read_spk2utt(spk2utt_path)
-            missing = [u for us in spk2utt.values() for u in us if u not in index]
-            if missing:
-                raise FormatError(f"{spk2utt_path}: utterance {missing[0]} has no features "
-                                  f"({len(missing)} in all); run utils/fix_data_dir.sh {args.data}")
-            spks = sorted(spk2utt)
-            means = np.stack([x[[index[u] for u in spk2utt[s]]].mean(0) for s in spks])
-            write_embeddings(spks, means, os.path.join(args.out, "spk_xvector.ark"),
-                             os.path.join(args.out, "spk_xvector.scp"))
-        write_embeddings(keys, x, os.path.join(args.out, "xvector.ark"), os.path.join(args.out, "xvector.scp"))
-    except (OSError, ValueError) as e:
-        print(f"stats_embedding: error: {e}", file=sys.stderr)
-        return 1
-    log.info("%s: %d embeddings of dim %d", args.out, len(keys), x.shape[1])
-    return 0
+    setup_logging(PROG)
+    return run_main(PROG, lambda: write_dir(args.data, args.out))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# The non-neural baseline of any recipe: mean and std of the voiced MFCC frames of each utterance
+# (C0 dropped; local/baseline/stats_embedding.py), a back-end chain trained on the training set
+# (default: centre, whiten, length-normalise), cosine scores of <test-dir>/trials against the
+# enrollment speakers' means (<enroll-dir>/spk2utt). It shows how hard a corpus is before any
+# training. MFCCs and VAD go into copies <dir>_mfcc of the three data dirs (arks in --mfcc-dir).
+# Writes <exp-dir>/{embeddings/<set>,backend,scores/test.cos,results.tsv,metrics.txt}, with
+# results.tsv last (the done marker); returns at once when results.tsv is newer than the inputs.
+# Run from a recipe dir with path.sh sourced (PYTHONPATH=$ROOT).
+
+nj=4
+cmd="run.pl"
+mfcc_config=conf/mfcc.yaml
+vad_config=conf/vad.yaml
+mfcc_dir=mfcc
+chain=mean,whiten,lnorm
+trials_name="test"
+
+help_message="Usage: $0 [options] <train-dir> <enroll-dir> <test-dir> <exp-dir>
+ e.g.: $0 --nj 2 --trials-name mini data/train data/enroll data/test exp/baseline_mfcc_stats
+Options:
+  --nj <n>                       # parallel jobs (default: $nj)
+  --cmd <run.pl|slurm.pl ...>    # how to run jobs (default: $cmd)
+  --mfcc-config <yaml>           # MFCCs with C0 = log energy (default: $mfcc_config)
+  --vad-config <yaml>            # energy VAD on C0 (default: $vad_config)
+  --mfcc-dir <dir>               # where the MFCC and VAD arks go (default: $mfcc_dir)
+  --chain <steps>                # back-end chain before cosine (default: $chain)
+  --trials-name <name>           # the trials column of results.tsv (default: $trials_name)"
+
+. "$(dirname "$0")/../../utils/parse_options.sh" || exit 1
+if [ $# -ne 4 ]; then
+  echo "$help_message" >&2
+  exit 1
+fi
+set -euo pipefail
+utils=$(cd "$(dirname "$0")/../../utils" && pwd -P)
+# shellcheck source=../../utils/lib/recipe.sh
+. "$utils/lib/recipe.sh"
+
+train=${1%/} enroll=${2%/} test=${3%/} exp=${4%/}
+trials=$test/trials
+for f in "$train/utt2spk" "$enroll/spk2utt" "$test/utt2spk" "$trials" "$mfcc_config" "$vad_config"; do
+  [ -f "$f" ] || { echo "$0: no such file $f" >&2; exit 1; }
+done
+inputs=("$trials" "$mfcc_config" "$vad_config")
+for d in "$train" "$enroll" "$test"; do inputs+=("$d/utt2spk" "$d/spk2utt" "$d/wav.scp" "$d/segments"); done
+if up_to_date "$exp/results.tsv" "${inputs[@]}"; then
+  echo "$0: $exp/results.tsv is up to date"
+  exit 0
+fi
+rm -f "$exp/results.tsv" "$exp/metrics.txt"
+
+for set in train enroll test; do
+  src=${!set}
+  rm -rf "${src}_mfcc"
+  "$utils/copy_data_dir.sh" "$src" "${src}_mfcc"
+  "$utils/make_mfcc.sh" --nj "$nj" --cmd "$cmd" --mfcc-config "$mfcc_config" \
+    "${src}_mfcc" "$exp/log/make_mfcc_$set" "$mfcc_dir"
+  "$utils/compute_vad_decision.sh" --nj "$nj" --cmd "$cmd" --vad-config "$vad_config" \
+    "${src}_mfcc" "$exp/log/make_vad_$set" "$mfcc_dir"
+  python -m local.baseline.stats_embedding --data "${src}_mfcc" --out "$exp/embeddings/$set"
+done
+python -m score.bin.train_backend --chain "$chain" --train "$exp/embeddings/train/xvector.scp" \
+  --utt2spk "$train/utt2spk" --out "$exp/backend"
+mkdir -p "$exp/scores"
+python -m score.bin.score --method cosine --backend-dir "$exp/backend" \
+  --enroll "$exp/embeddings/enroll/spk_xvector.scp" --test "$exp/embeddings/test/xvector.scp" \
+  --trials "$trials" --out "$exp/scores/test.cos"
+python -m score.bin.compute_metrics --trials "$trials" --scores "$exp/scores/test.cos" \
+  --results "$exp/results.tsv" --system "$(basename "$exp")" --backend "${chain//,/-}-cosine" \
+  --trials-name "$trials_name" > "$exp/metrics.txt.tmp"
+mv "$exp/metrics.txt.tmp" "$exp/metrics.txt"
+cat "$exp/metrics.txt"
