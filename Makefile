@@ -1,11 +1,12 @@
 # make demo   venv + deps, then the mini recipe end to end (reuses finished stages)
-# make test   the whole test suite
+# make lint   ruff (Python) and shellcheck (shell scripts)
+# make test   lint, then the whole test suite
 # make bench  benchmark scripts; figures go to BENCHMARKS.md by hand
 PY ?= python3
 VENV := .venv
 VPY := $(VENV)/bin/python
 
-.PHONY: demo test bench venv venv-dev clean-demo
+.PHONY: demo lint test bench venv venv-dev clean-demo
 
 # A venv is stale when its interpreter no longer runs (e.g. Python was upgraded) or requirements changed.
 $(VENV)/.deps: requirements.txt
@@ -23,11 +24,17 @@ venv-dev: $(VENV)/.deps-dev
 demo: venv
 	cd egs/mini && bash run.sh
 
-test: venv-dev
+lint: venv-dev
+	$(VPY) -m ruff check .
+	@command -v shellcheck >/dev/null || { echo "make lint: shellcheck not found; install it (apt-get install shellcheck)" >&2; exit 1; }
+	{ git ls-files -z '*.sh'; printf '.ci/run\0'; } | xargs -0 shellcheck
+
+test: lint
 	$(VPY) -m pytest
 
 bench: venv-dev
-	for f in bench/*.py; do echo "== $$f"; PYTHONPATH=. $(VPY) $$f || exit 1; done
+	for f in bench/*.py; do case $$f in bench/plain_*) continue ;; esac; \
+	  echo "== $$f"; PYTHONPATH=. $(VPY) $$f || exit 1; done   # plain_*: baselines the others run
 
 clean-demo:
 	rm -rf egs/mini/data egs/mini/exp egs/mini/fbank egs/mini/fbank40 egs/mini/mfcc egs/mini/corpus

@@ -138,8 +138,10 @@ def bench_scoring(d: str, repeats: int) -> None:
         m_cli, m_plain = statistics.median(t_cli), statistics.median(t_plain)
         t_in = statistics.median(timed(f"{label} (in process)", target, lambda cli=cli: _in_process(cli))
                                  for _ in range(repeats))
+        runs_cli = " ".join(f"{x:.2f}" for x in t_cli)
+        runs_plain = " ".join(f"{x:.2f}" for x in t_plain)
         print(f"{label:<58s} CLI {m_cli:6.2f} s, baseline {m_plain:6.2f} s, ratio {m_plain / m_cli:4.1f}x "
-              f"(runs: {' '.join(f'{x:.2f}' for x in t_cli)} / {' '.join(f'{x:.2f}' for x in t_plain)}; {agree})")
+              f"(runs: {runs_cli} / {runs_plain}; {agree})")
         rows.append((label, m_cli, m_plain, t_in, target))
     load1 = os.getloadavg()
     print(f"load average (1, 5, 15 min): before {load0[0]:.1f} {load0[1]:.1f} {load0[2]:.1f}, "
@@ -147,7 +149,8 @@ def bench_scoring(d: str, repeats: int) -> None:
     print("| step | asvlab CLI, end to end | plain numpy script | ratio | asvlab in process | target (CLI) |")
     print("|---|---|---|---|---|---|")
     for label, m_cli, m_plain, t_in, target in rows:
-        print(f"| {label} | {m_cli:.2f} s | {m_plain:.2f} s | {m_plain / m_cli:.1f}x | {t_in:.2f} s | {target} |")
+        print(f"| {label} | {m_cli:.2f} s | {m_plain:.2f} s | {m_plain / m_cli:.1f}x "
+              f"| {t_in:.2f} s | {target} |")
     print()
 
 

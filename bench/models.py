@@ -80,8 +80,9 @@ def main() -> None:
             audio_s = b * t / 100.0
             xrt_e, xrt_f = audio_s / tm["eager"], audio_s / tm["fast"]
             vs = f"{xrt_f / ref_xrt:.2f}x of {ref_xrt:.0f}" if b == 1 else "-"
-            print(f"| {label} | {count_params(model) / 1e6:.2f}M | {macs:.2f} | {wl} | {tm['eager'] * 1e3:.1f} "
-                  f"| {xrt_e:.0f} | {tm['fast'] * 1e3:.1f} | {xrt_f:.0f} | {xrt_f / xrt_e:.2f} | {vs} "
+            print(f"| {label} | {count_params(model) / 1e6:.2f}M | {macs:.2f} | {wl} "
+                  f"| {tm['eager'] * 1e3:.1f} | {xrt_e:.0f} | {tm['fast'] * 1e3:.1f} | {xrt_f:.0f} "
+                  f"| {xrt_f / xrt_e:.2f} | {vs} "
                   f"| {diff:.1e} |", flush=True)
     print(f"load average at the end {os.getloadavg()[0]:.2f}")
 

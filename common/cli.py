@@ -1,7 +1,7 @@
 """The one command-line convention of every CLI in `pytorch/bin` and `score/bin`.
 
-Each CLI is `main(argv=None) -> int`, builds its parser with `make_parser` (the module docstring, which holds a
-usage line with an `e.g.:` example, becomes the help text), takes booleans Kaldi-style (`--flag true|false`,
+Each CLI is `main(argv=None) -> int`, builds its parser with `make_parser` (the module docstring, which holds
+a usage line with an `e.g.:` example, becomes the help text), takes booleans Kaldi-style (`--flag true|false`,
 `add_bool`), and runs its body through `run_main`: errors a user can fix become one line `prog: error: ...`
 and exit code 1, Ctrl-C becomes one line and exit code 130, and logging has one format.
 """
@@ -11,7 +11,7 @@ import argparse
 import logging
 import os
 import sys
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from common.errors import AsvError
 
@@ -31,7 +31,7 @@ def str2bool(value: str) -> bool:
 
 
 def make_parser(prog: str, doc: str | None) -> argparse.ArgumentParser:
-    """A parser whose help is the module docstring, kept as written (it holds the usage and the e.g. lines)."""
+    """A parser whose help is the module docstring, kept as written (it holds the usage and e.g. lines)."""
     return argparse.ArgumentParser(prog=prog, description=doc,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
 
@@ -44,8 +44,8 @@ def add_bool(ap: argparse.ArgumentParser | argparse._ArgumentGroup, flag: str, d
 
 
 class _StderrHandler(logging.StreamHandler):
-    """Writes to whatever `sys.stderr` is at the time of the record, so a CLI run in-process (tests, notebooks)
-    never logs into a stream that has since been closed."""
+    """Writes to whatever `sys.stderr` is at the time of the record, so a CLI run in-process (tests,
+    notebooks) never logs into a stream that has since been closed."""
 
     @property
     def stream(self):  # type: ignore[override]
@@ -89,4 +89,5 @@ def refuse_overwrite(outputs: dict[str, str | None], inputs: dict[str, str | Seq
             ins.setdefault(real(p), f"{opt} {p}")
     for opt, path in outputs.items():
         if path and real(path) in ins:
-            raise AsvError(f"{opt} {path} is also the input {ins[real(path)]}; write the output to another file")
+            raise AsvError(f"{opt} {path} is also the input {ins[real(path)]}; "
+                           "write the output to another file")

@@ -1,10 +1,12 @@
-"""Embedding tables in Kaldi ark/scp (xvector.ark/scp, spk_xvector.ark/scp): the one reader and the one writer.
+"""Embedding tables in Kaldi ark/scp (xvector.ark/scp, spk_xvector.ark/scp): the one reader and the one
+writer.
 
 Read as (keys, float32 matrix), whole or streamed in blocks. Tables of plain binary vectors (`key ark:offset`
-lines pointing at Kaldi `FV`/`DV` records, as written here and by Kaldi's nnet3 extraction) are read straight
-from the memory-mapped ark: every record header is checked, then the rows are copied as one strided view when
-the records are evenly spaced. Anything else (compressed or matrix records, pipes, slices) goes through kaldiio,
-which is imported lazily so that importing this module costs nothing for code that never touches an ark."""
+lines pointing at Kaldi `FV`/`DV` records, as written here and by Kaldi's nnet3 extraction) are read
+straight from the memory-mapped ark: every record header is checked, then the rows are copied as one strided
+view when the records are evenly spaced. Anything else (compressed or matrix records, pipes, slices) goes
+through kaldiio, which is imported lazily so that importing this module costs nothing for code that never
+touches an ark."""
 from __future__ import annotations
 
 import os
@@ -102,7 +104,10 @@ def load_embeddings(paths: str | Sequence[str]) -> tuple[list[str], np.ndarray]:
     tables = [_fast_table(str(p)) for p in paths]
     if all(tables) and len({t[1] for t in tables}) == 1:
         keys = [k for t in tables for k in t[0]]
-        x = np.concatenate([t[2](0, len(t[0])) for t in tables]) if len(tables) > 1 else tables[0][2](0, len(keys))
+        if len(tables) > 1:
+            x = np.concatenate([t[2](0, len(t[0])) for t in tables])
+        else:
+            x = tables[0][2](0, len(keys))
         _check_unique(keys, paths)
         return keys, x
     return _load_kaldiio(paths)

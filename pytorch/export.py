@@ -11,8 +11,8 @@ import copy
 import io
 import logging
 import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import numpy as np
 import torch

@@ -6,8 +6,8 @@ Metrics come from score.metrics (the repo's one metrics module).
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import numpy as np
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -57,7 +57,7 @@ class Calibration:
 
     @classmethod
     def train(cls, scores: np.ndarray, is_target: np.ndarray, p_target: float = 0.01,
-              quality: np.ndarray | None = None, quality_names: Sequence[str] = ()) -> "Calibration":
+              quality: np.ndarray | None = None, quality_names: Sequence[str] = ()) -> Calibration:
         feats = _stack(scores, quality, quality_names)
         return cls(model=train_logreg(feats, is_target, p_target), quality=list(quality_names))
 
@@ -72,7 +72,7 @@ class Calibration:
                 "p_target": self.model.p_target}
 
     @classmethod
-    def from_json(cls, d: dict, source: str = "calibration model") -> "Calibration":
+    def from_json(cls, d: dict, source: str = "calibration model") -> Calibration:
         try:
             feats, w = list(d["features"]), np.asarray(d["weights"], dtype=np.float64)
             model = LinearLogReg(weights=w, bias=float(d["bias"]), p_target=float(d["p_target"]))
@@ -88,7 +88,7 @@ class Calibration:
             json.dump(self.to_json(), f, indent=1)
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "Calibration":
+    def load(cls, path: str | os.PathLike) -> Calibration:
         with open(path) as f:
             try:
                 d = json.load(f)

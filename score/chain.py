@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 import yaml
@@ -27,10 +28,10 @@ class Step(Protocol):
     spec: str
 
     @classmethod
-    def fit_spec(cls, arg: str | None, x: np.ndarray, labels: np.ndarray | None) -> "Step": ...
+    def fit_spec(cls, arg: str | None, x: np.ndarray, labels: np.ndarray | None) -> Step: ...
     def to_dict(self) -> dict[str, np.ndarray]: ...
     @classmethod
-    def from_dict(cls, d: dict[str, np.ndarray]) -> "Step": ...
+    def from_dict(cls, d: dict[str, np.ndarray]) -> Step: ...
 
 
 STEPS = Registry("step")  # every chain step: the transforms, then plda (which must come last)
@@ -75,7 +76,7 @@ class Chain:
         return self.steps[-1] if self.steps and isinstance(self.steps[-1], PLDA) else None
 
     @classmethod
-    def fit(cls, spec: str | Sequence[str], x: np.ndarray, labels: np.ndarray | None = None) -> "Chain":
+    def fit(cls, spec: str | Sequence[str], x: np.ndarray, labels: np.ndarray | None = None) -> Chain:
         """Fit each step on the output of the previous ones."""
         parsed = parse_spec(spec)
         if np.asarray(x).ndim != 2 or len(x) == 0:
@@ -97,7 +98,7 @@ class Chain:
         return x
 
     def adapt_plda(self, x_indomain: np.ndarray, within_covar_scale: float = 0.3,
-                   between_covar_scale: float = 0.7) -> "Chain":
+                   between_covar_scale: float = 0.7) -> Chain:
         """A copy whose PLDA is adapted (Kaldi ivector-adapt-plda) to in-domain rows, passed through
         the chain's transforms first."""
         if self.plda is None:
@@ -118,7 +119,7 @@ class Chain:
             yaml.safe_dump({"chain": self.spec, "steps": entries}, f, sort_keys=False)
 
     @classmethod
-    def load(cls, backend_dir: str | os.PathLike) -> "Chain":
+    def load(cls, backend_dir: str | os.PathLike) -> Chain:
         d = Path(backend_dir)
         path = d / CHAIN_FILE
         if not path.is_file():

@@ -5,8 +5,8 @@ which is much faster than np.add.at for [N, D] data.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 

@@ -35,7 +35,8 @@ def index_ids(ids: np.ndarray, keys: list[str], what: str, path: str) -> np.ndar
         as_bytes = ids.dtype.kind == "S"
         pos = {(k.encode() if as_bytes else k): i for i, k in enumerate(keys)}
         uniq, inv = np.unique(ids, return_inverse=True)
-        rows = np.fromiter((pos.get(u, -1) for u in uniq.tolist()), dtype=np.int64, count=len(uniq))[inv.ravel()]
+        rows = np.fromiter((pos.get(u, -1) for u in uniq.tolist()), dtype=np.int64,
+                           count=len(uniq))[inv.ravel()]
     if len(rows) and rows.min() < 0:
         bad = ids[np.argmax(rows < 0)]
         bad = bad.decode() if isinstance(bad, bytes) else bad

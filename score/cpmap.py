@@ -10,7 +10,7 @@ in each cell for both systems) or from each system's own scores.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -67,7 +67,7 @@ class Fusion:
     @classmethod
     def train(cls, method: str, n_systems: int, weights: Sequence[float] | None = None,
               dev_scores: np.ndarray | None = None, dev_is_target: np.ndarray | None = None,
-              p_target: float = 0.01) -> "Fusion":
+              p_target: float = 0.01) -> Fusion:
         """dev_scores [N, M] with dev_is_target [N] (both or neither)."""
         if method not in FUSION_METHODS:
             raise ConfigError(f"unknown fusion method {method!r}; choose one of: {', '.join(FUSION_METHODS)}")
@@ -90,7 +90,7 @@ class Fusion:
                        "calibrated": self.calibrated}, f, indent=1)
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "Fusion":
+    def load(cls, path: str | os.PathLike) -> Fusion:
         with open(path) as f:
             try:
                 d = json.load(f)

@@ -65,7 +65,7 @@ class PLDA:
 
     # -- training ---------------------------------------------------------------------------------
     @classmethod
-    def fit(cls, x: np.ndarray, labels: np.ndarray, n_iter: int = EM_ITERS) -> "PLDA":
+    def fit(cls, x: np.ndarray, labels: np.ndarray, n_iter: int = EM_ITERS) -> PLDA:
         """EM training on rows `x` [N, D] with speaker `labels` [N].
 
         Refuses a training set whose within-class scatter is singular (fewer samples than speakers plus
@@ -111,7 +111,7 @@ class PLDA:
         return "plda" if self.n_iter == EM_ITERS else f"plda:{self.n_iter}"
 
     @classmethod
-    def fit_spec(cls, arg: str | None, x: np.ndarray, labels: np.ndarray | None) -> "PLDA":
+    def fit_spec(cls, arg: str | None, x: np.ndarray, labels: np.ndarray | None) -> PLDA:
         if arg is not None and (not arg.isdigit() or int(arg) < 1):
             raise ConfigError(f"plda takes an optional number of EM iterations, e.g. plda:{EM_ITERS}; "
                               f"got plda:{arg}")
@@ -124,7 +124,7 @@ class PLDA:
                 "n_iter": np.array(self.n_iter)}
 
     @classmethod
-    def from_dict(cls, d: dict[str, np.ndarray]) -> "PLDA":
+    def from_dict(cls, d: dict[str, np.ndarray]) -> PLDA:
         return cls(d["mean"], d["transform"], d["psi"], int(d.get("n_iter", EM_ITERS)))
 
     def save(self, path: str) -> None:
@@ -133,7 +133,7 @@ class PLDA:
             np.savez(f, **self.to_dict())
 
     @classmethod
-    def load(cls, path: str) -> "PLDA":
+    def load(cls, path: str) -> PLDA:
         with np.load(path) as z:
             return cls.from_dict(dict(z))
 
@@ -209,7 +209,7 @@ class PLDA:
 
     # -- adaptation -------------------------------------------------------------------------------
     def adapt(self, x_indomain: np.ndarray, within_covar_scale: float = 0.3,
-              between_covar_scale: float = 0.7, mean_diff_scale: float = 1.0) -> "PLDA":
+              between_covar_scale: float = 0.7, mean_diff_scale: float = 1.0) -> PLDA:
         """Unsupervised adaptation to unlabelled in-domain rows, as Kaldi's ivector-adapt-plda.
 
         In the space where the model's total covariance is I, the in-domain covariance (plus the

@@ -5,7 +5,7 @@ Points come from score.metrics; the PNG is written atomically.
 from __future__ import annotations
 
 import os
-from typing import Sequence
+from collections.abc import Sequence
 
 import matplotlib
 
@@ -21,7 +21,7 @@ DET_TICKS = np.array([0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 40])  # percent
 DET_LIMITS = (0.0005, 0.45)
 
 
-def _save(fig: "plt.Figure", path: str | os.PathLike) -> None:
+def _save(fig: plt.Figure, path: str | os.PathLike) -> None:
     with atomic_write(path, "wb") as f:
         fig.savefig(f, format="png", dpi=120, bbox_inches="tight")
     plt.close(fig)

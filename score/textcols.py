@@ -50,7 +50,10 @@ def gather_words(buf: np.ndarray, lo: np.ndarray, n: np.ndarray) -> np.ndarray:
         lo_c, n_c = lo[c:c + CHUNK], n[c:c + CHUNK]
         fixed = int(n_c[0]) if n_c.min() == n_c.max() else None  # one length (e.g. utt000001): scalar masks
         for j in range(k):
-            mask = MASKS[np.clip(n_c - 8 * j, 0, 8)] if fixed is None else MASKS[min(max(fixed - 8 * j, 0), 8)]
+            if fixed is None:
+                mask = MASKS[np.clip(n_c - 8 * j, 0, 8)]
+            else:
+                mask = MASKS[min(max(fixed - 8 * j, 0), 8)]
             out[c:c + CHUNK, j] = _words_at(buf, lo_c + 8 * j) & mask
     return out
 
@@ -347,7 +350,8 @@ def parse_floats(col: np.ndarray) -> np.ndarray | None:
 def _parse_decimals(col: np.ndarray, first: bytes) -> np.ndarray | None:
     """Tokens `[-]digits.digits` with one number of decimals d (1..7), at most 16 bytes and 15 digits, as
     128-bit words: right-align, drop the point, put '0' over the sign and padding, then 8 digits per word by
-    SWAR arithmetic. d is that of `first` (the file's first token). None when any token is not of that form."""
+    SWAR arithmetic. d is that of `first` (the file's first token). None when any token is not of that
+    form."""
     if b"." not in first or col.dtype.itemsize > 16:
         return None
     d = len(first) - 1 - first.index(b".")

@@ -42,10 +42,10 @@ class Transform:
         return self.name
 
     @classmethod
-    def fit_spec(cls, arg: str | None, x: np.ndarray, labels: np.ndarray | None) -> "Transform":
+    def fit_spec(cls, arg: str | None, x: np.ndarray, labels: np.ndarray | None) -> Transform:
         return cls(arg).fit(x, labels)
 
-    def fit(self, x: np.ndarray, labels: np.ndarray | None = None) -> "Transform":
+    def fit(self, x: np.ndarray, labels: np.ndarray | None = None) -> Transform:
         x = check_matrix(x, f"{self.name} training data")
         if self.needs_labels and labels is None:
             raise AsvError(f"{self.name}: needs speaker labels (utt2spk) to train")
@@ -62,7 +62,7 @@ class Transform:
         return {"in_dim": np.array(self.in_dim), "spec": np.array(self.spec), **self._params()}
 
     @classmethod
-    def from_dict(cls, d: dict[str, np.ndarray]) -> "Transform":
+    def from_dict(cls, d: dict[str, np.ndarray]) -> Transform:
         spec = str(d["spec"])
         arg = spec.split(":", 1)[1] if ":" in spec else None
         obj = cls(arg)

@@ -7,7 +7,7 @@ file: a repeated trial would be counted twice by the metrics, so the reader refu
 """
 from __future__ import annotations
 
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided

@@ -130,7 +130,8 @@ fi
 if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
   for conf in $configs; do
     sys=$(basename "$conf" .yaml)
-    [ -f "exp/$sys/models/avg.pt" ] || python -m pytorch.bin.average --exp "exp/$sys"
+    # training writes avg.pt too; one older than an epoch is left from a killed or extended run
+    up_to_date "exp/$sys/models/avg.pt" "exp/$sys"/models/epoch_*.pt || python -m pytorch.bin.average --exp "exp/$sys"
     up_to_date "exp/$sys/models/avg.ts.pt" "exp/$sys/models/avg.pt" || \
       python -m pytorch.bin.export --exp "exp/$sys" --checkpoint avg --formats torchscript
   done

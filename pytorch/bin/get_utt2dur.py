@@ -26,7 +26,7 @@ def durations(data_dir: Path) -> list[tuple[str, float]]:
         reco_dur: dict[str, float] = {}
         if any(end == -1 for _, _, _, end in rows):
             wav = read_kv(data_dir / "wav.scp")
-            for utt, reco, start, end in rows:
+            for utt, reco, _start, end in rows:
                 if end == -1 and reco not in reco_dur:
                     reco_dur[reco] = audio_duration(wav[reco], utt)
         return [(u, (reco_dur[r] if e == -1 else e) - s) for u, r, s, e in rows]

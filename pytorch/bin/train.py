@@ -27,8 +27,9 @@ import copy
 import logging
 import logging.handlers
 import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import yaml
 

@@ -6,9 +6,9 @@ from the item's own random generator so the result depends only on (seed, epoch,
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from math import gcd
-from typing import Callable
 
 import numpy as np
 from scipy.signal import fftconvolve, resample_poly

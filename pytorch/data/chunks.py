@@ -7,7 +7,7 @@ chosen voiced frames is read from disk.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

@@ -13,8 +13,8 @@ so no table with NaN rows (and NaN speaker means) is ever written.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 import numpy as np
 import torch

@@ -8,8 +8,9 @@ another system). Defaults follow Kaldi / WeSpeaker recipes: noise 0-15 dB, music
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from common.errors import ConfigError
 from common.registry import build_options

@@ -9,7 +9,7 @@ randomness of that sample (crop, augmentation) inside whichever worker loads it.
 """
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 

@@ -1,7 +1,7 @@
 """Speaker means of utterance embeddings (spk_xvector), for training speakers and enrollment ids alike."""
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import kaldiio
 import numpy as np
@@ -24,7 +24,7 @@ class ArkScpWriter:
         self.compress = compress
         self._helper: kaldiio.WriteHelper | None = None
 
-    def __enter__(self) -> "ArkScpWriter":
+    def __enter__(self) -> ArkScpWriter:
         self.ark.parent.mkdir(parents=True, exist_ok=True)
         self.scp.parent.mkdir(parents=True, exist_ok=True)
         for stale in (self.scp, self.ark):  # an old scp must not outlive a redo

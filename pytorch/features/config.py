@@ -9,7 +9,8 @@ The kind comes from `name` or from the caller (e.g. `--feat-type`); when both ar
 from __future__ import annotations
 
 import os
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from common.errors import ConfigError
 from common.registry import build_options

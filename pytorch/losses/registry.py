@@ -6,7 +6,8 @@ without a margin) so the margin scheduler and large-margin stages can change it 
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from torch import nn
 

@@ -9,7 +9,8 @@ With 80-dim fbank: 6,190,720 parameters for C=512 and 14,657,088 for C=1024.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import torch
 from torch import nn

@@ -7,7 +7,8 @@ Poolings take the runtime argument `in_dim` and map [B, C, T] -> [B, out_dim].
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from torch import nn
 

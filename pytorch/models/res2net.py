@@ -9,7 +9,8 @@ Res2NeXt uses grouped 3x3 convs (cardinality 8, base_width 4); Res2Net 26w x 4s 
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import torch
 from torch import nn

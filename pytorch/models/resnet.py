@@ -7,7 +7,8 @@ stages with `base_channels` x (1, 2, 4, 8) channels and strides (1, 2, 2, 2); th
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import torch
 from torch import nn

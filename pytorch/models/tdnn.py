@@ -8,7 +8,8 @@ the loss (a classifier on top of the embedding).
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import torch
 from torch import nn
@@ -36,7 +37,8 @@ class XVector(nn.Module):
 
     def forward(self, feats: torch.Tensor) -> torch.Tensor:
         if feats.shape[1] <= self.context:
-            raise ValueError(f"tdnn: {feats.shape[1]} frames is too short; the x-vector needs > {self.context}")
+            raise ValueError(f"tdnn: {feats.shape[1]} frames is too short; "
+                             f"the x-vector needs > {self.context}")
         return self.segment(self.pool(self.frames(feats.transpose(1, 2))))
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, NoReturn
+from typing import Any, NoReturn
 
 import torch
 from torch import nn

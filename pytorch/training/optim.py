@@ -1,7 +1,8 @@
 """Optimiser registry: `optim: {name: sgd|adamw, lr: ..., ...}`; keys are the torch constructor's."""
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import torch
 

@@ -17,7 +17,8 @@ Past T (a later stage that keeps the schedule) the decays stay at final_lr.
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import torch
 from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau

@@ -13,8 +13,9 @@ model.* (the architecture) and train.epochs cannot change in a stage.
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from common.errors import ConfigError
 from pytorch.config import set_dotted

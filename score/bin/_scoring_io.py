@@ -2,8 +2,8 @@
 to every side, and trial pairs indexed into them."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 

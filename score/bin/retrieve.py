@@ -15,7 +15,7 @@ blocks of --block rows (memory is bounded by the block, not the pool). Output li
 from __future__ import annotations
 
 import sys
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 

@@ -174,7 +174,7 @@ FAILURES = [
     (1, r"compute_feats.*fbank40/test", ["data/fbank40/test/feats.scp"],
      ["data/fbank40/test/feats.scp", "data/fbank40/test/utt2num_frames"]),
     (3, r"pytorch\.bin\.train.*tiny_ecapa", ["exp/tiny_ecapa_mini/models/epoch_2.pt"],
-     ["exp/tiny_ecapa_mini/models/epoch_2.pt", "exp/tiny_ecapa_mini/models/avg.pt"]),
+     ["exp/tiny_ecapa_mini/models/epoch_2.pt"]),
     (4, r"pytorch\.bin\.export.*tiny_resnet", ["exp/tiny_resnet_mini/models/avg.ts.pt"],
      ["exp/tiny_resnet_mini/models/avg.ts.pt"]),
     (5, r"pytorch\.bin\.extract .*enroll", ["exp/tiny_resnet_mini/embeddings/enroll/xvector.scp"],

@@ -1,6 +1,7 @@
-"""Every CLI (pytorch/bin, score/bin) follows the one convention of common/cli.py: `main(argv=None) -> int` run
-through `run_main`, help from `make_parser` with a usage line and an `e.g.:` example, Kaldi booleans
-(`--flag true|false`, never a bare switch), one logging setup, and the same option names for the same things."""
+"""Every CLI (pytorch/bin, score/bin) follows the one convention of common/cli.py: `main(argv=None) -> int`
+run through `run_main`, help from `make_parser` with a usage line and an `e.g.:` example, Kaldi booleans
+(`--flag true|false`, never a bare switch), one logging setup, and the same option names for the same
+things."""
 from __future__ import annotations
 
 import ast

@@ -1,6 +1,7 @@
-"""The package layering: `common` is the bottom layer (stdlib, numpy, kaldiio only), `pytorch` and `score` never import
-each other, `local` and `common` never import the front or back end's internals the wrong way, and no package has an
-import cycle, function-level imports included (they hide cycles rather than remove them)."""
+"""The package layering: `common` is the bottom layer (stdlib, numpy, kaldiio only), `pytorch` and `score`
+never import each other, `local` and `common` never import the front or back end's internals the wrong way,
+and no package has an import cycle, function-level imports included (they hide cycles rather than remove
+them)."""
 from __future__ import annotations
 
 import ast
@@ -36,8 +37,8 @@ def _resolve(name: str, mods: dict[str, Path]) -> str | None:
 
 
 def _imports(mod: str, path: Path, mods: dict[str, Path]) -> set[str]:
-    """Every name imported anywhere in the file (module level or inside functions), resolved to a module of ours
-    where it is one, else kept as the top-level name of the third-party or stdlib package."""
+    """Every name imported anywhere in the file (module level or inside functions), resolved to a module of
+    ours where it is one, else kept as the top-level name of the third-party or stdlib package."""
     tree = ast.parse(path.read_text(), str(path))
     pkg = mod if path.name == "__init__.py" else mod.rpartition(".")[0]
     out: set[str] = set()
@@ -83,7 +84,8 @@ def test_common_is_the_bottom_layer(graph):
 
 
 def test_no_package_imports_local(graph):
-    bad = [f"{m} -> {d}" for m, deps in graph.items() if _top(m) != "local" for d in deps if _top(d) == "local"]
+    bad = [f"{m} -> {d}" for m, deps in graph.items() if _top(m) != "local"
+           for d in deps if _top(d) == "local"]
     assert not bad, "\n".join(sorted(bad))
 
 
@@ -141,4 +143,5 @@ def test_cycle_finder_finds_a_cycle():
 
 def test_no_import_cycles(graph):
     cycles = _cycles(graph)
-    assert not cycles, "import cycles (function-level imports count):\n" + "\n".join(" <-> ".join(c) for c in cycles)
+    assert not cycles, ("import cycles (function-level imports count):\n"
+                        + "\n".join(" <-> ".join(c) for c in cycles))

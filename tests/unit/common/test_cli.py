@@ -1,4 +1,5 @@
-"""The CLI runner: one-line errors with exit 1, Ctrl-C as exit 130, Kaldi booleans, no output over an input."""
+"""The CLI runner: one-line errors with exit 1, Ctrl-C as exit 130, Kaldi booleans, no output over an
+input."""
 from __future__ import annotations
 
 import argparse
@@ -65,4 +66,5 @@ def test_refuse_overwrite(tmp_path):
     with pytest.raises(AsvError, match="--out .* is also the input --trials"):
         refuse_overwrite({"--out": str(tmp_path / "link")}, {"--trials": str(tmp_path / "trials")})
     with pytest.raises(AsvError, match="--scores"):
-        refuse_overwrite({"--out": str(tmp_path / "b")}, {"--scores": [str(tmp_path / "a"), str(tmp_path / "b")]})
+        refuse_overwrite({"--out": str(tmp_path / "b")},
+                         {"--scores": [str(tmp_path / "a"), str(tmp_path / "b")]})

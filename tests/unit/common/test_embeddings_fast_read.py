@@ -9,7 +9,8 @@ from common.embeddings import iter_embedding_blocks, load_embeddings, write_embe
 
 
 def _kaldiio(scp):
-    keys, rows = zip(*((k, np.asarray(v, np.float32).reshape(-1)) for k, v in kaldiio.load_scp_sequential(scp)))
+    keys, rows = zip(*((k, np.asarray(v, np.float32).reshape(-1))
+                       for k, v in kaldiio.load_scp_sequential(scp)))
     return list(keys), np.stack(rows)
 
 
@@ -50,7 +51,8 @@ def test_several_arks_shuffled_and_doubles(tmp_path, x):
     # FV and DV records in one table: kaldiio reads it (one dtype per fast table)
     _check(str(tmp_path / "m.scp"), fast=False)
     write_embeddings(keys[15:], x[15:], tmp_path / "3.ark", tmp_path / "3.scp")
-    lines = (tmp_path / "1.scp").read_text().splitlines(True) + (tmp_path / "3.scp").read_text().splitlines(True)
+    lines = ((tmp_path / "1.scp").read_text().splitlines(True)
+             + (tmp_path / "3.scp").read_text().splitlines(True))
     (tmp_path / "m2.scp").write_text("".join(lines[i] for i in order))
     _check(str(tmp_path / "m2.scp"))
     k, got = load_embeddings([str(tmp_path / "1.scp"), str(tmp_path / "3.scp")])

@@ -34,7 +34,8 @@ def test_atomic_write_uses_the_umask_at_write_time(tmp_path):
 
 
 def test_import_has_no_side_effect_on_umask():
-    code = "import os; os.umask(0o027); import common.io, common.embeddings, common.cli; print(oct(os.umask(0)))"
+    code = ("import os; os.umask(0o027); import common.io, common.embeddings, common.cli; "
+            "print(oct(os.umask(0)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(__file__)))))
     assert out.stdout.strip() == "0o27"

@@ -4,12 +4,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from local.baseline.stats_embedding import stats
 from local.synthetic.attacks import ATTACKS, EVAL_ATTACKS, TRAIN_ATTACKS
 from local.synthetic.mixtures import place
 from local.synthetic.noises import NOISES, room_impulse_response
 from local.synthetic.sessions import Session, eq_response
 from local.synthetic.speak import n_samples, speak
-from local.baseline.stats_embedding import stats
 from local.synthetic.voices import SR, sample_voice
 
 

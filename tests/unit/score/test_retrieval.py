@@ -13,7 +13,8 @@ def pool():
     rng = np.random.default_rng(5)
     spk = rng.normal(size=(4, 8))
     lab = rng.integers(0, 6, 90)  # labels 4, 5 = utterances of no target
-    x = np.where(lab[:, None] < 4, spk[np.minimum(lab, 3)], rng.normal(size=(90, 8))) + rng.normal(size=(90, 8))
+    x = (np.where(lab[:, None] < 4, spk[np.minimum(lab, 3)], rng.normal(size=(90, 8)))
+         + rng.normal(size=(90, 8)))
     keys = [f"p{i:03d}" for i in range(90)]
     labels = {k: f"t{v}" for k, v in zip(keys, lab) if v < 4}
     return spk, x.astype(np.float32), keys, labels

@@ -126,7 +126,8 @@ def test_parse_floats_equals_float():
 
 def test_same_keys_equals_key_blob_comparison():
     a = b"spk1 utt1 0.5\nspk1 utt22 -1.25\nspk2 utt1 3.0"
-    for b in (b"spk1 utt1 7.000000\nspk1 utt22 8.0\nspk2 utt1 9.5\n", b"spk1 utt1 7\nspk1 utt2 8\nspk2 utt1 9\n",
+    for b in (b"spk1 utt1 7.000000\nspk1 utt22 8.0\nspk2 utt1 9.5\n",
+              b"spk1 utt1 7\nspk1 utt2 8\nspk2 utt1 9\n",
               b"spk1 utt1 7\nspk2 utt1 9\nspk1 utt22 8\n", b"spk1 utt1 7\nspk1 utt22 8\n"):
         ca, cb = parse3(a), parse3(b)
         assert ca.same_keys(cb) == (ca.key_blob() == cb.key_blob())

@@ -41,7 +41,7 @@ def test_chunks_are_cmn_crops_of_the_features(feats_dir_factory):
     td = build_train_data({**_cfg(d), "augment": {}})
     utts = td.dataset.index.utts
     for batch in td.loader:
-        for seed, feats, label in zip(batch["seed"], batch["feats"], batch["label"]):
+        for _seed, feats, label in zip(batch["seed"], batch["feats"], batch["label"]):
             f = feats.numpy()
             assert np.abs(f.mean(axis=0)).max() < 1e-5  # per-chunk mean normalisation
             # The chunk (before CMN) is a crop or a repetition of an utterance of that speaker.

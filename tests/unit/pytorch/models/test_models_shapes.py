@@ -57,7 +57,8 @@ def test_all_registered_names_build_by_name():
     ({"name": "resnet", "feat_dim": 80, "depth": 35}, "not one of"),
     ({"name": "ecapa", "feat_dim": 80}, "unknown model 'ecapa'"),
     ({"name": "ecapa_tdnn"}, "'feat_dim' is missing"),
-    ({"name": "tdnn", "feat_dim": 80, "pooling": {"name": "asp", "hiden": 3}}, "model.pooling (asp): unknown key 'hiden'"),
+    ({"name": "tdnn", "feat_dim": 80, "pooling": {"name": "asp", "hiden": 3}},
+     "model.pooling (asp): unknown key 'hiden'"),
     ({"name": "tdnn", "feat_dim": 80, "pooling": {"name": "xx"}}, "unknown pooling 'xx'"),
 ])
 def test_bad_config_is_a_clear_error(cfg, msg):

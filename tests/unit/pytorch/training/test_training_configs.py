@@ -1,4 +1,5 @@
-"""The shipped training configs (egs/mini, egs/voxceleb) build: model, loss, optimiser, schedule and every stage (no data needed)."""
+"""The shipped training configs (egs/mini, egs/voxceleb) build: model, loss, optimiser, schedule and every
+stage (no data needed)."""
 from pathlib import Path
 
 import pytest
