@@ -15,7 +15,7 @@ records it through a random channel like any bona fide utterance, so the channel
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import scipy.linalg

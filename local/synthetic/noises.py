@@ -5,7 +5,7 @@ by name in NOISES; `music` also serves as the backing track of the vlog and sing
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

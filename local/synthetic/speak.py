@@ -1,8 +1,8 @@
 """One clean utterance of a voice in a genre: phones -> tracks -> F0 -> source-filter speech."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
