@@ -57,9 +57,11 @@ class Calibration:
 
     @classmethod
     def train(cls, scores: np.ndarray, is_target: np.ndarray, p_target: float = 0.01,
-              quality: np.ndarray | None = None, quality_names: Sequence[str] = ()) -> Calibration:
+              quality: np.ndarray | None = None, quality_names: Sequence[str] = (),
+              l2: float = 0.0) -> Calibration:
+        """`l2`: L2 penalty on the standardised weights (default none, as BOSARIS; score.logreg)."""
         feats = _stack(scores, quality, quality_names)
-        return cls(model=train_logreg(feats, is_target, p_target), quality=list(quality_names))
+        return cls(model=train_logreg(feats, is_target, p_target, l2), quality=list(quality_names))
 
     def apply(self, scores: np.ndarray, quality: np.ndarray | None = None) -> np.ndarray:
         if self.quality and quality is None:

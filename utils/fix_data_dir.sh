@@ -38,9 +38,24 @@ for f in "${utt_files[@]}" "${other_files[@]}"; do
     *) want='NF >= 2' ;;
   esac
   k=$(grep -c $'\r' "$data/$f" || true)
-  if [ "$k" -gt 0 ]; then echo "$prog: $f: stripped carriage returns (DOS line endings) from $k line(s)" >&2; fi
-  tr -d '\r' < "$data/$f" | awk "$want" | sort -k1,1 -u > "$tmp/in/$f"
-  before=$(tr -d '\r' < "$data/$f" | awk 'NF > 0' | wc -l)
+  if [ "$k" -gt 0 ]; then
+    echo "$prog: $f: stripped carriage returns (DOS line endings) from $k line(s)" >&2
+    tr -d '\r' < "$data/$f" > "$tmp/$f.nocr"
+    in=$tmp/$f.nocr
+  else
+    in=$data/$f
+  fi
+  awk -v cnt="$tmp/count" "NF > 0 { n++ } $want; END { print n + 0 > cnt }" "$in" > "$tmp/clean"
+  # Most files are sorted already: checking is ten times cheaper than sorting.
+  if sort -c -k1,1 -u "$tmp/clean" 2>/dev/null; then
+    mv "$tmp/clean" "$tmp/in/$f"
+  else
+    sort -k1,1 -u "$tmp/clean" > "$tmp/in/$f"
+  fi
+  rm -f "$tmp/$f.nocr" "$tmp/clean"
+  before=$(cat "$tmp/count")
+  # Malformed and duplicate lines of utt2spk count as dropped utterances too.
+  if [ "$f" = utt2spk ]; then total=$before; fi
   after=$(wc -l < "$tmp/in/$f")
   if [ "$before" -ne "$after" ]; then
     echo "$prog: $f: removed $((before - after)) malformed or duplicate-key line(s)" >&2
@@ -54,14 +69,16 @@ if [ -f "$tmp/in/segments" ] && [ -f "$tmp/in/wav.scp" ]; then
   if [ "$k" -gt 0 ]; then echo "$prog: segments: removed $k segment(s) whose recording is not in wav.scp" >&2; fi
 fi
 
-awk '{print $1}' "$tmp/in/utt2spk" > "$tmp/keep"
-# Malformed and duplicate lines of utt2spk count as dropped utterances too.
-total=$(tr -d '\r' < "$data/utt2spk" | awk 'NF > 0' | wc -l)
+awk '{print $1}' "$tmp/in/utt2spk" > "$tmp/keys/utt2spk"
+cp "$tmp/keys/utt2spk" "$tmp/keep"
+n_utts=$(wc -l < "$tmp/keys/utt2spk")
 for f in "${utt_files[@]}"; do
   [ "$f" = utt2spk ] && continue
   awk '{print $1}' "$tmp/in/$f" > "$tmp/keys/$f"
-  k=$(awk '{print $1}' "$tmp/in/utt2spk" | comm -23 - "$tmp/keys/$f" | wc -l)
-  if [ "$k" -gt 0 ]; then echo "$prog: $f lacks $k of the $(wc -l < "$tmp/in/utt2spk") utterances in utt2spk" >&2; fi
+  # The usual case, nothing to drop so far, costs no comm.
+  if cmp -s "$tmp/keys/$f" "$tmp/keys/utt2spk" && cmp -s "$tmp/keep" "$tmp/keys/utt2spk"; then continue; fi
+  k=$(comm -23 "$tmp/keys/utt2spk" "$tmp/keys/$f" | wc -l)
+  if [ "$k" -gt 0 ]; then echo "$prog: $f lacks $k of the $n_utts utterances in utt2spk" >&2; fi
   comm -12 "$tmp/keep" "$tmp/keys/$f" > "$tmp/keep.new"
   mv "$tmp/keep.new" "$tmp/keep"
 done
@@ -70,8 +87,18 @@ if [ "$kept" -eq 0 ]; then
   dd_die "no utterances would remain in $data (originals untouched; see the messages above)"
 fi
 
+# A per-utterance file holding exactly the kept utterances needs no filtering: set it aside
+# (segments stays: it decides whether wav.scp is per utterance or per recording).
+mkdir -p "$tmp/asis"
+for f in "${utt_files[@]}"; do
+  case "$f" in utt2spk|segments) continue ;; esac
+  if cmp -s "$tmp/keep" "$tmp/keys/$f"; then mv "$tmp/in/$f" "$tmp/asis/$f"; fi
+done
 awk '{print $1, "."}' "$tmp/keep" > "$tmp/utt.map"
 dd_distribute "$tmp/in" "$tmp/utt.map" "$tmp/out"
+for f in "$tmp/asis"/*; do
+  if [ -f "$f" ]; then mv "$f" "$tmp/out/"; fi
+done
 backup=
 for f in "${utt_files[@]}" "${other_files[@]}" spk2utt; do
   if cmp -s "$tmp/out/$f" "$data/$f"; then continue; fi  # unchanged: keep it (and its mtime)

@@ -3,7 +3,15 @@
 Input [B, T, F] is treated as a one-channel F x T image. A 3x3 stem (stride 1) is followed by four
 stages with `base_channels` x (1, 2, 4, 8) channels and strides (1, 2, 2, 2); the last map
 [B, C, F/8, T/8] is flattened to [B, C*F/8, T/8], pooled over time and projected to `embed_dim`.
-`resnet34se` is the CNSRC 2022 baseline: 32 base channels, SE in every basic block, TSP, 256-d.
+`resnet34se` is the CNSRC 2022 baseline shape: 32 base channels, SE in every basic block, TSP, 256-d;
+egs/voxceleb/conf/resnet34se.yaml sets the options that make it ASV-Subtools' model exactly (81-dim
+input, SE bottleneck channels // 16 without floor, x-vector head, variance floor 1e-10).
+
+Heads: `linear` (one Linear, WeSpeaker) or `xvector` (Linear -> ReLU -> BatchNorm1d(affine=False), the
+Kaldi / ASV-Subtools segment layer). With the x-vector head, `embed_point` picks the embedding in eval
+mode: `near` (after the BatchNorm, what the loss sees; Subtools' default) or `far` (the Linear's output,
+before ReLU and BatchNorm; Kaldi's x-vector point). Training always returns `near`, so `far` is an
+extraction setting (a validation loss in eval mode then sees `far` too).
 """
 from __future__ import annotations
 
@@ -17,16 +25,18 @@ from pytorch.models.registry import MODELS, build_pooling, preset
 from pytorch.models.se import SE2d, conv_bn2d
 
 STRIDES = (1, 2, 2, 2)
+HEADS = ("linear", "xvector")
 
 
 class BasicBlock(nn.Module):
     expansion = 1
 
-    def __init__(self, cin: int, planes: int, stride: int, se: bool = False, se_reduction: int = 8) -> None:
+    def __init__(self, cin: int, planes: int, stride: int, se: bool = False, se_reduction: int = 8,
+                 se_min_hidden: int = 4) -> None:
         super().__init__()
         self.body = nn.Sequential(conv_bn2d(cin, planes, 3, stride), nn.ReLU(inplace=True),
                                   conv_bn2d(planes, planes, 3))
-        self.se = SE2d(planes, se_reduction) if se else nn.Identity()
+        self.se = SE2d(planes, se_reduction, se_min_hidden) if se else nn.Identity()
         self.shortcut = (conv_bn2d(cin, planes, 1, stride) if stride != 1 or cin != planes
                          else nn.Identity())
 
@@ -37,13 +47,14 @@ class BasicBlock(nn.Module):
 class Bottleneck(nn.Module):
     expansion = 4
 
-    def __init__(self, cin: int, planes: int, stride: int, se: bool = False, se_reduction: int = 8) -> None:
+    def __init__(self, cin: int, planes: int, stride: int, se: bool = False, se_reduction: int = 8,
+                 se_min_hidden: int = 4) -> None:
         super().__init__()
         cout = planes * self.expansion
         self.body = nn.Sequential(conv_bn2d(cin, planes, 1), nn.ReLU(inplace=True),
                                   conv_bn2d(planes, planes, 3, stride), nn.ReLU(inplace=True),
                                   conv_bn2d(planes, cout, 1))
-        self.se = SE2d(cout, se_reduction) if se else nn.Identity()
+        self.se = SE2d(cout, se_reduction, se_min_hidden) if se else nn.Identity()
         self.shortcut = conv_bn2d(cin, cout, 1, stride) if stride != 1 or cin != cout else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -71,8 +82,17 @@ class ResNetTrunk(nn.Module):
 
     def __init__(self, feat_dim: int, make_block: Callable[[int, int, int], nn.Module], expansion: int,
                  layers: tuple[int, ...], base_channels: int, embed_dim: int,
-                 pooling: Mapping[str, Any] | str | None, two_emb_layer: bool) -> None:
+                 pooling: Mapping[str, Any] | str | None, two_emb_layer: bool, head: str = "linear",
+                 embed_point: str = "near") -> None:
         super().__init__()
+        if head not in HEADS:
+            raise ValueError(f"model.head: {head!r} is not one of {', '.join(HEADS)}")
+        if embed_point not in ("near", "far"):
+            raise ValueError(f"model.embed_point: {embed_point!r} is not near or far")
+        if embed_point == "far" and head != "xvector":
+            raise ValueError("model.embed_point: far needs head: xvector (the point before its BatchNorm)")
+        if head == "xvector" and two_emb_layer:
+            raise ValueError("model: head: xvector and two_emb_layer: true are two different heads; pick one")
         self.feat_dim, self.embed_dim = feat_dim, embed_dim
         self.stem = nn.Sequential(conv_bn2d(1, base_channels, 3), nn.ReLU(inplace=True))
         stages, cin = [], base_channels
@@ -87,13 +107,19 @@ class ResNetTrunk(nn.Module):
         stats_dim = cin * _freq_after(feat_dim, STRIDES)
         self.pool = build_pooling(pooling, stats_dim, default="tsp")
         self.seg1 = nn.Linear(self.pool.out_dim, embed_dim)
+        self.xvector_head, self.near = head == "xvector", embed_point == "near"
+        self.head_bn = nn.BatchNorm1d(embed_dim, affine=False) if self.xvector_head else nn.Identity()
         self.seg2 = (nn.Sequential(nn.ReLU(), nn.BatchNorm1d(embed_dim), nn.Linear(embed_dim, embed_dim))
                      if two_emb_layer else nn.Identity())
 
     def forward(self, feats: torch.Tensor) -> torch.Tensor:
         x = self.stages(self.stem(feats.transpose(1, 2).unsqueeze(1)))   # [B, C, F', T']
-        x = self.pool(x.flatten(1, 2))
-        return self.seg2(self.seg1(x))
+        x = self.seg1(self.pool(x.flatten(1, 2)))
+        if self.xvector_head:
+            near = self.head_bn(torch.relu(x))
+            if self.training or self.near:
+                x = near
+        return self.seg2(x)
 
 
 class ResNet(ResNetTrunk):
@@ -101,16 +127,17 @@ class ResNet(ResNetTrunk):
 
     def __init__(self, feat_dim: int, depth: int = 34, base_channels: int = 32, se: bool = False,
                  se_reduction: int = 8, embed_dim: int = 256, pooling: Mapping[str, Any] | str | None = None,
-                 two_emb_layer: bool = False) -> None:
+                 two_emb_layer: bool = False, se_min_hidden: int = 4, head: str = "linear",
+                 embed_point: str = "near") -> None:
         if depth not in DEPTHS:
             raise ValueError(f"model.depth: {depth} is not one of {sorted(DEPTHS)}")
         block, layers = DEPTHS[depth]
 
         def make_block(cin: int, planes: int, stride: int) -> nn.Module:
-            return block(cin, planes, stride, se=se, se_reduction=se_reduction)
+            return block(cin, planes, stride, se=se, se_reduction=se_reduction, se_min_hidden=se_min_hidden)
 
         super().__init__(feat_dim, make_block, block.expansion, layers, base_channels, embed_dim,
-                         pooling, two_emb_layer)
+                         pooling, two_emb_layer, head, embed_point)
 
 
 MODELS.add("resnet", ResNet)

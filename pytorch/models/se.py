@@ -6,11 +6,16 @@ from torch import nn
 
 
 class SE2d(nn.Module):
-    """Squeeze-excitation over channels of a [B, C, F, T] map (Hu et al. 2018)."""
+    """Squeeze-excitation over channels of a [B, C, F, T] map (Hu et al. 2018), with a bottleneck of
+    max(channels // reduction, min_hidden) units: the floor of 4 keeps narrow stages useful, while
+    ASV-Subtools' CNSRC baseline has no floor (reduction 16: 2, 4, 8, 16 units; min_hidden 1)."""
 
-    def __init__(self, channels: int, reduction: int = 8) -> None:
+    def __init__(self, channels: int, reduction: int = 8, min_hidden: int = 4) -> None:
         super().__init__()
-        hidden = max(channels // reduction, 4)
+        hidden = max(channels // reduction, min_hidden)
+        if hidden < 1:
+            raise ValueError(f"SE: {channels} channels // reduction {reduction} gives an empty bottleneck; "
+                             "set se_min_hidden >= 1")
         self.fc1 = nn.Linear(channels, hidden)
         self.fc2 = nn.Linear(hidden, channels)
 

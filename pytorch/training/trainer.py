@@ -23,8 +23,11 @@ from torch.nn.parallel import DistributedDataParallel
 from common.errors import ConfigError
 from common.registry import build_options
 from pytorch.data.builder import build_train_data
-from pytorch.data.options import LoaderOptions
+from pytorch.data.datadir import DataDir
+from pytorch.data.options import DataOptions, LoaderOptions
+from pytorch.data.speakers import train_speakers
 from pytorch.losses import MarginScheduleOptions, MarginScheduler, build_loss
+from pytorch.models import build_model
 from pytorch.training import checkpoint as ckpt_io
 from pytorch.training.distributed import DistInfo, barrier
 from pytorch.training.loop import AMP_DTYPES, Progress, SpeakerNet, StepContext, train_epoch, validate
@@ -89,23 +92,14 @@ def _config_hyperparameters(optimizer: torch.optim.Optimizer, optim_cfg: dict) -
                 g[key] = tuple(value) if isinstance(g[key], tuple) else value
 
 
-def _default_data_builder(cfg: dict, split: str, rank: int, world_size: int) -> Any:
-    return build_train_data(cfg, split=split, rank=rank, world_size=world_size)
-
-
-def _default_model_builder(model_cfg: dict) -> torch.nn.Module:
-    from pytorch.models import build_model
-    return build_model(model_cfg)
-
-
 @dataclass
 class Trainer:
     cfg: dict
     exp: Path
     dist: DistInfo = field(default_factory=DistInfo)
     progress: Progress | None = None
-    data_builder: Callable[[dict, str, int, int], Any] = _default_data_builder
-    model_builder: Callable[[dict], torch.nn.Module] = _default_model_builder
+    data_builder: Callable[[dict, str, int, int], Any] = build_train_data
+    model_builder: Callable[[dict], torch.nn.Module] = build_model
     # Called once before the first epoch trains (after its data, model and optimiser were built
     # and checked) or before averaging: bin/train writes the exp dir only then.
     on_start: Callable[[], None] | None = None
@@ -127,9 +121,6 @@ class Trainer:
         """Build what every stage describes (model, loss, optimiser, schedule) and check its data
         dirs, without reading features: a typo fails before the exp dir is written, and a later
         stage's typo does not wait hours for its stage to start."""
-        from pytorch.data.datadir import DataDir
-        from pytorch.data.options import DataOptions
-        from pytorch.data.speakers import train_speakers
         for section in ("model", "loss", "optim"):
             if not isinstance(self.cfg.get(section), dict):
                 raise ConfigError(f"the config has no {section}: section; add one (e.g. as in egs/mini/conf)")
@@ -235,7 +226,7 @@ class Trainer:
         ctx.grad_clip, ctx.log_interval = float(opts.grad_clip), opts.log_interval
         ctx.margin = float(stage.cfg["loss"].get("margin", 0.0))
         ms = opts.margin_scheduler
-        ctx.margin_schedule = (MarginScheduler(ctx.margin, ms.start_epoch, ms.end_epoch, ms.initial, ms.type)
+        ctx.margin_schedule = (MarginScheduler.from_options(ctx.margin, ms)
                                if ms is not None else None)
         self.net.loss.set_margin(ctx.margin)
 

@@ -27,6 +27,7 @@ from common.errors import AsvError, FormatError
 from common.io import read_kv, require_file
 from score.bin._scoring_io import load_table
 from score.calibration import Calibration, quality_features
+from score.logreg import L2_HELP
 from score.trials import join_scores, read_scores, read_trials, write_score_file
 
 log = logging.getLogger("calibrate")
@@ -80,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scores", help="scores to calibrate")
     ap.add_argument("--out", help="calibrated scores (enroll test llr), in the order of --scores")
     ap.add_argument("--p-target", type=float, default=0.01, help="prior of the training objective")
+    ap.add_argument("--l2", type=float, default=0.0,
+                    help=L2_HELP)
     add_bool(ap, "--qmf", False, "quality-aware calibration (needs duration tables)")
     ap.add_argument("--enroll-dur", nargs="+", help="utt2dur/utt2num_frames keyed by enroll id")
     ap.add_argument("--test-dur", nargs="+", help="utt2dur/utt2num_frames keyed by test id")
@@ -115,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
             e, t, y = read_trials(args.train_trials)
             s = join_scores(e, t, args.train_scores)
             q = quality_features(names, e, t, tables, sources) if names else None
-            cal = Calibration.train(s, y, args.p_target, q, names)
+            cal = Calibration.train(s, y, args.p_target, q, names, l2=args.l2)
             log.info("trained on %d dev trials: %s", len(s), cal.describe())
             if args.save_model:
                 cal.save(args.save_model)

@@ -20,6 +20,7 @@ import numpy as np
 from common.cli import add_bool, make_parser, refuse_overwrite, run_main, setup_logging
 from common.errors import AsvError
 from score.fusion import FUSION_METHODS, Fusion
+from score.logreg import L2_HELP
 from score.trials import join_scores, read_scores, read_trials, write_score_file
 
 log = logging.getLogger("fuse")
@@ -44,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scores", nargs="+", required=True, help="eval score files, one per system")
     ap.add_argument("--out", required=True, help="fused scores")
     ap.add_argument("--p-target", type=float, default=0.01)
+    ap.add_argument("--l2", type=float, default=0.0,
+                    help=L2_HELP)
     ap.add_argument("--save-model", help="write the fusion weights (JSON)")
     ap.add_argument("--model", help="apply saved fusion weights instead of training")
     add_bool(ap, "--verbose", False, "debug logging")
@@ -67,7 +70,8 @@ def main(argv: list[str] | None = None) -> int:
                                    "--scores files; give one dev file per system, in the same order")
                 e, t, labels = read_trials(args.train_trials)
                 dev = np.stack([join_scores(e, t, p) for p in args.train_scores], axis=1)
-            fusion = Fusion.train(args.method, n_sys, _weights(args.weights), dev, labels, args.p_target)
+            fusion = Fusion.train(args.method, n_sys, _weights(args.weights), dev, labels, args.p_target,
+                                  args.l2)
             log.info("fusion %s: weights %s bias %.4g%s", fusion.method, np.round(fusion.weights, 4).tolist(),
                      fusion.bias, " (calibrated on dev)" if fusion.calibrated else "")
             if args.save_model:

@@ -62,25 +62,101 @@ dd_sort_inplace() {
   LC_ALL=C sort -k1,1 -u "$1" > "$1.dd_tmp" && mv "$1.dd_tmp" "$1"
 }
 
-# spk2utt of <utt2spk>, sorted by speaker.
-dd_spk2utt() { "$DD_UTILS/utt2spk_to_spk2utt.pl" "$1" | LC_ALL=C sort -k1,1; }
+# Writes the spk2utt of each <in> of the "<in>\t<out>" lines of <pairs> to its <out>, in one
+# pass: utterances in input order, speakers sorted (LC_ALL=C), as utt2spk_to_spk2utt.pl | sort
+# gives. Streams while speakers ascend (no per-speaker strings: a speaker may have 100k
+# utterances); prints the <in> of each file that needs the Perl script instead (speakers out of
+# order, lines without exactly 2 fields, or \r \f \v, which Perl splits on and awk does not).
+_dd_spk2utt_fast() {
+  awk -F '\t' '
+    { i = $1; o = $2; ok = 1; ls = ""; FS = " "
+      while ((getline < i) > 0) {
+        if (NF != 2 || $0 ~ /[\r\f\v]/) { ok = 0; break }
+        s = $2 ""
+        if (s != ls) {
+          if (s < ls) { ok = 0; break }
+          printf "%s%s", (ls == "" ? "" : "\n"), s > o; ls = s
+        }
+        printf " %s", $1 > o
+      }
+      printf (ls == "" ? "" : "\n") > o
+      close(i); close(o); FS = "\t"
+      if (!ok) print i }' "$1"
+}
 
+_dd_spk2utt_perl() { "$DD_UTILS/utt2spk_to_spk2utt.pl" "$1" | LC_ALL=C sort -k1,1; }
+
+# spk2utt of <utt2spk>, sorted by speaker.
+dd_spk2utt() {
+  local t redo
+  t=$(mktemp -d)
+  printf '%s\t%s\n' "$1" "$t/spk2utt" > "$t/pairs"
+  redo=$(_dd_spk2utt_fast "$t/pairs")
+  if [ -z "$redo" ]; then cat "$t/spk2utt"; rm -rf "$t"; return 0; fi
+  rm -rf "$t"
+  _dd_spk2utt_perl "$1"
+}
+
+# Succeeds when the keys of <map> ("<key> <part>" lines) never descend (awk string order).
+_dd_ascending() {
+  awk '{ k = substr($0, 1, index($0, " ") - 1); if (k < l) exit 1; l = k }' "$1"
+}
+
+# _dd_route <map> <ascending> <file> <out> <name>
 # Writes the lines of <file> whose first field maps to a part into <out>/<part>/<name>.
 # <map> has "<key> <part>" lines; a key may map to several parts (speakers, recordings).
+# With an ascending map (<ascending> = 1) and while the keys of <file> ascend too (sorted data
+# dirs) it merge-joins them, as a 500k-key awk array costs mawk over a second to build; at the
+# first key out of order it loads <map> into an array and looks the rest up there.
 _dd_route() {
-  local map=$1 file=$2 out=$3 name=$4
-  # m: a key's first part; x: its other parts (rare: speakers and recordings split across parts).
-  # Kept apart so the common one-part key costs one lookup a line (500k-line dirs).
-  awk -v out="$out" -v name="$name" '
-    NR == FNR { if (!($1 in m)) m[$1] = $2
-                else if ($2 != m[$1] && index(" " x[$1] " ", " " $2 " ") == 0) x[$1] = x[$1] " " $2
-                next }
-    ($1 in m) { p = m[$1]; if (!(p in f)) f[p] = out "/" p "/" name; print > f[p]
-                if ($1 in x) {
-                  n = split(x[$1], a, " ")
-                  for (i = 1; i <= n; i++) { p = a[i]; if (!(p in f)) f[p] = out "/" p "/" name; print > f[p] }
-                } }
-  ' "$map" "$file"
+  awk -v map="$1" -v sorted="$2" -v out="$4" -v name="$5" '
+    function rd(   i) {
+      if ((getline ml < map) <= 0) return 0
+      i = index(ml, " "); pk = substr(ml, 1, i - 1); pp = substr(ml, i + 1); return 1
+    }
+    # The next run of map lines with one key: its key gk and parts gp (first part first, no
+    # repeats); gmore = 0 past the end.
+    function group() {
+      if (!pend) { gmore = 0; return }
+      gk = pk; gp = pp
+      while ((pend = rd()) && pk == gk) if (index(" " gp " ", " " pp " ") == 0) gp = gp " " pp
+    }
+    # m: a key first part; x: its other parts (rare: speakers and recordings split across parts).
+    function tohash() {
+      hash = 1; close(map)
+      while (rd()) {
+        if (!(pk in m)) m[pk] = pp
+        else if (pp != m[pk] && index(" " x[pk] " ", " " pp " ") == 0) x[pk] = x[pk] " " pp
+      }
+    }
+    function emit(ps,   n, a, j, p) {
+      if (index(ps, " ") == 0) { if (!(ps in f)) f[ps] = out "/" ps "/" name; print > f[ps]; return }
+      n = split(ps, a, " ")
+      for (j = 1; j <= n; j++) { p = a[j]; if (!(p in f)) f[p] = out "/" p "/" name; print > f[p] }
+    }
+    BEGIN { if (sorted) { pend = rd(); gmore = 1; group() } else tohash() }
+    !hash { k = $1 ""
+            if (k >= lk) {
+              lk = k
+              while (gmore && gk < k) group()
+              if (gmore && gk == k) emit(gp)
+              next
+            }
+            tohash() }
+    ($1 in m) { emit(($1 in x) ? m[$1] x[$1] : m[$1]) }
+  ' "$3"
+}
+
+# _dd_part_keys <out> <name> <part>...: "<field 2> <part>" for the lines of each <out>/<part>/<name>, a repeat of the line before
+# left out, sorted stably by key: the speakers (utt2spk) or recordings (segments) of each part.
+_dd_part_keys() {
+  local out=$1 name=$2 p
+  local -a files=()
+  shift 2
+  for p; do files+=("$out/$p/$name"); done
+  awk -v n=$((${#out} + 2)) -v m=$((${#name} + 1)) '
+    FNR == 1 { p = substr(FILENAME, n, length(FILENAME) - n - m + 1); l = "" }
+    { o = $2 " " p; if (o != l) print o; l = o }' "${files[@]}" | LC_ALL=C sort -s -k1,1
 }
 
 # dd_distribute <src-dir> <utt-map> <out-base>
@@ -89,30 +165,41 @@ _dd_route() {
 # and per-recording files to the speakers and recordings those use, spk2utt rebuilt.
 # Input order is kept, so sorted inputs give sorted outputs.
 dd_distribute() {
-  local src=$1 map=$2 out=$3 tmp f p
+  local src=$1 map=$2 out=$3 tmp f p sorted
   local -a parts utt_files spk_files reco_files
-  mapfile -t parts < <(awk '{print $2}' "$map" | LC_ALL=C sort -u)
+  # <map> lines are "<key> <part>" (one space); uniq first as a part is mostly one run of lines.
+  mapfile -t parts < <(cut -d ' ' -f 2 "$map" | uniq | LC_ALL=C sort -u)
   mapfile -t utt_files < <(dd_utt_files "$src")
   mapfile -t spk_files < <(dd_spk_files "$src")
   mapfile -t reco_files < <(dd_reco_files "$src")
   tmp=$(mktemp -d)
   for p in "${parts[@]}"; do
     mkdir -p "$out/$p"
-    for f in "${utt_files[@]}" "${spk_files[@]}" "${reco_files[@]}"; do : > "$out/$p/$f"; done
+    for f in "${utt_files[@]}" "${spk_files[@]}" "${reco_files[@]}" spk2utt; do : > "$out/$p/$f"; done
+    printf '%s\t%s\n' "$out/$p/utt2spk" "$out/$p/spk2utt" >> "$tmp/pairs"
   done
-  for f in "${utt_files[@]}"; do _dd_route "$map" "$src/$f" "$out" "$f"; done
-  awk 'NR == FNR { p[$1] = $2; next } ($1 in p) { print $2, p[$1] }' "$map" "$src/utt2spk" > "$tmp/spk.map"
-  for f in "${spk_files[@]}"; do _dd_route "$tmp/spk.map" "$src/$f" "$out" "$f"; done
-  if [ -f "$src/segments" ]; then
-    awk 'NR == FNR { p[$1] = $2; next } ($1 in p) { print $2, p[$1] }' "$map" "$src/segments" > "$tmp/reco.map"
-  else
-    cp "$map" "$tmp/reco.map"
+  _dd_ascending "$map" && sorted=1 || sorted=0
+  for f in "${utt_files[@]}"; do _dd_route "$map" "$sorted" "$src/$f" "$out" "$f"; done
+  _dd_spk2utt_fast "$tmp/pairs" > "$tmp/redo"
+  while IFS= read -r f; do _dd_spk2utt_perl "$f" > "${f%utt2spk}spk2utt"; done < "$tmp/redo"
+  if [ ${#spk_files[@]} -gt 0 ]; then
+    _dd_part_keys "$out" utt2spk "${parts[@]}" > "$tmp/spk.map"
+    _dd_ascending "$tmp/spk.map" && sorted=1 || sorted=0
+    for f in "${spk_files[@]}"; do _dd_route "$tmp/spk.map" "$sorted" "$src/$f" "$out" "$f"; done
   fi
-  for f in "${reco_files[@]}"; do _dd_route "$tmp/reco.map" "$src/$f" "$out" "$f"; done
-  for p in "${parts[@]}"; do
-    dd_spk2utt "$out/$p/utt2spk" > "$out/$p/spk2utt"
-    if [ -f "$src/frame_shift" ]; then cp "$src/frame_shift" "$out/$p/"; fi
-  done
+  if [ ${#reco_files[@]} -gt 0 ]; then
+    if [ -f "$src/segments" ]; then
+      _dd_part_keys "$out" segments "${parts[@]}" > "$tmp/reco.map"
+      _dd_ascending "$tmp/reco.map" && sorted=1 || sorted=0
+    else
+      cp "$map" "$tmp/reco.map"
+      _dd_ascending "$map" && sorted=1 || sorted=0
+    fi
+    for f in "${reco_files[@]}"; do _dd_route "$tmp/reco.map" "$sorted" "$src/$f" "$out" "$f"; done
+  fi
+  if [ -f "$src/frame_shift" ]; then
+    for p in "${parts[@]}"; do cp "$src/frame_shift" "$out/$p/"; done
+  fi
   rm -rf "$tmp"
 }
 

@@ -93,3 +93,39 @@ def test_save_load_and_errors(tmp_path):
     (tmp_path / "bad.json").write_text("{")
     with pytest.raises(ValueError, match="not a calibration model"):
         Calibration.load(tmp_path / "bad.json")
+
+
+def _two_point_scores():
+    # Scores take two values; targets: 300 at +1, 100 at -1; nontargets: 100 at +1, 300 at -1.
+    # Two points are fitted exactly by a line, so the unregularised optimum (BOSARIS/FoCal) is
+    # the empirical LLR at each point, for any prior: llr(±1) = ±log((300/400) / (100/400)),
+    # i.e. w = log 3, b = 0.
+    s = np.r_[np.ones(300), -np.ones(100), np.ones(100), -np.ones(300)]
+    return s, np.arange(800) < 400
+
+
+@pytest.mark.parametrize("p_target", [0.5, 0.01])
+def test_default_logreg_is_unregularised_like_bosaris(p_target):
+    s, y = _two_point_scores()
+    m = train_logreg(s[:, None], y, p_target)
+    assert m.weights[0] == pytest.approx(np.log(3.0), abs=1e-7)
+    assert m.bias == pytest.approx(0.0, abs=1e-7)
+    cal = Calibration.train(s, y, p_target)
+    assert cal.model.weights[0] == pytest.approx(np.log(3.0), abs=1e-7)
+    # The option keeps the old regularised fit: weights shrink towards 0.
+    shrunk = Calibration.train(s, y, p_target, l2=1e-2).model.weights[0]
+    assert 0 < shrunk < np.log(3.0) - 1e-3
+
+
+def test_separable_training_trials_warn_without_l2(caplog):
+    s = np.r_[np.linspace(1, 2, 50), np.linspace(-2, -1, 50)]
+    y = np.arange(100) < 50
+    with caplog.at_level("WARNING", logger="score.logreg"):
+        train_logreg(s[:, None], y, 0.01)
+    assert "linearly separable" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="score.logreg"):
+        train_logreg(s[:, None], y, 0.01, l2=1e-6)
+    assert not caplog.text
+    with pytest.raises(ValueError, match="l2 must be >= 0"):
+        train_logreg(s[:, None], y, 0.01, l2=-1.0)

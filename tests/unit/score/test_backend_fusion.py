@@ -50,3 +50,42 @@ def test_errors(tmp_path):
     f = Fusion.train("weighted", 2, [0.5, 2.0])
     f.save(tmp_path / "f.json")
     assert np.allclose(Fusion.load(tmp_path / "f.json").weights, [0.5, 2.0])
+
+
+def _two_point_dev():
+    # As in test_backend_calibration: the unregularised optimum is the empirical LLR,
+    # w = log 3 on a score that is ±1, b = 0.
+    s = np.r_[np.ones(300), -np.ones(100), np.ones(100), -np.ones(300)]
+    return s, np.arange(800) < 400
+
+
+def test_fusion_logistic_regressions_are_unregularised_by_default():
+    s, y = _two_point_dev()
+    logreg = Fusion.train("logreg", 1, dev_scores=s[:, None], dev_is_target=y)
+    assert logreg.weights[0] == pytest.approx(np.log(3.0), abs=1e-7)
+    mean = Fusion.train("mean", 2, dev_scores=np.stack([s, s], axis=1), dev_is_target=y)
+    assert mean.weights == pytest.approx([np.log(3.0) / 2] * 2, abs=1e-7)
+    shrunk = Fusion.train("logreg", 1, dev_scores=s[:, None], dev_is_target=y, l2=1e-2)
+    assert 0 < shrunk.weights[0] < np.log(3.0) - 1e-3
+
+
+def test_cli_l2_option(tmp_path):
+    import json
+
+    from score.bin import calibrate, fuse
+    s, y = _two_point_dev()
+    ids = [f"u{i:03d}" for i in range(len(s))]
+    (tmp_path / "trials").write_text("".join(f"e {u} {'target' if t else 'nontarget'}\n" for u, t in zip(ids, y)))
+    (tmp_path / "dev").write_text("".join(f"e {u} {v:g}\n" for u, v in zip(ids, s)))
+    dev = ["--train-trials", str(tmp_path / "trials"), "--train-scores", str(tmp_path / "dev")]
+    weights = {}
+    for l2 in ("0", "0.01"):
+        assert calibrate.main(dev + ["--l2", l2, "--save-model", str(tmp_path / f"cal{l2}.json")]) == 0
+        assert fuse.main(["--method", "logreg"] + dev + ["--scores", str(tmp_path / "dev"), "--l2", l2,
+                          "--out", str(tmp_path / f"fused{l2}"),
+                          "--save-model", str(tmp_path / f"fus{l2}.json")]) == 0
+        weights[l2] = [json.loads((tmp_path / f"{k}{l2}.json").read_text())["weights"][0] for k in ("cal", "fus")]
+    assert weights["0"] == pytest.approx([np.log(3.0)] * 2, abs=1e-6)
+    assert all(w < np.log(3.0) - 1e-3 for w in weights["0.01"])
+    assert calibrate.main(dev + ["--save-model", str(tmp_path / "default.json")]) == 0
+    assert json.loads((tmp_path / "default.json").read_text())["weights"][0] == pytest.approx(weights["0"][0])

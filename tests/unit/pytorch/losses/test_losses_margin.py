@@ -47,8 +47,9 @@ def test_aam_beyond_pi_and_easy_margin():
     # θ_y = 2.0: θ + m < π, so the hard margin applies; easy margin leaves θ > π/2 alone.
     assert run(hard, 2.0)[1][0, 0].item() == pytest.approx(10 * math.cos(2.2), abs=1e-5)
     assert run(easy, 2.0)[1][0, 0].item() == pytest.approx(10 * math.cos(2.0), abs=1e-5)
-    # θ_y = 3.0: θ + m > π, cos(θ + m) would rise again; the loss uses cos θ − m·sin m instead.
-    assert run(hard, 3.0)[1][0, 0].item() == pytest.approx(10 * (math.cos(3.0) - 0.2 * math.sin(0.2)),
+    # θ_y = 3.0: θ + m > π, cos(θ + m) would rise again; the default (continuous) fallback uses
+    # cos θ − (1 − cos m) instead (test_losses_conventions covers both fallbacks).
+    assert run(hard, 3.0)[1][0, 0].item() == pytest.approx(10 * (math.cos(3.0) - (1 - math.cos(0.2))),
                                                            abs=1e-5)
     assert run(easy, 3.0)[1][0, 0].item() == pytest.approx(10 * math.cos(3.0), abs=1e-5)
     # θ_y = 0.5 < π/2: easy margin applies the margin like the hard one.

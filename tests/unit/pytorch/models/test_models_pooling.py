@@ -70,7 +70,7 @@ def test_mqmha_heads_see_only_their_channels():
 
 def test_out_dims():
     assert {n: build_pooling(n, 8).out_dim for n in POOLING.names()} == \
-        {"tap": 8, "tsp": 16, "asp": 16, "mqmha": 8 * 2 * 2}
+        {"tap": 8, "tsp": 16, "asp": 16, "mqmha": 8 * 2 * 2, "mqmha_wespeaker": 8 * 2 * 2}
 
 
 def test_mqmha_rejects_indivisible_heads():
