@@ -13,35 +13,11 @@ that is a different number.)
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 import numpy as np
 
 from score.cosine import l2norm
-
-
-def iter_blocks(pairs: Iterable[tuple[str, np.ndarray]], block: int
-                ) -> Iterator[tuple[list[str], np.ndarray]]:
-    """Group a stream of (key, vector) into (keys, [B, D] float32) blocks; one block is held at a time."""
-    keys: list[str] = []
-    rows: list[np.ndarray] = []
-    for k, v in pairs:
-        keys.append(k)
-        rows.append(np.asarray(v, dtype=np.float32).reshape(-1))
-        if len(keys) == block:
-            yield keys, _stack(keys, rows)
-            keys, rows = [], []
-    if keys:
-        yield keys, _stack(keys, rows)
-
-
-def _stack(keys: list[str], rows: list[np.ndarray]) -> np.ndarray:
-    dims = {len(r) for r in rows}
-    if len(dims) > 1:
-        bad = next(k for k, r in zip(keys, rows) if len(r) != len(rows[0]))
-        dim = len(rows[keys.index(bad)])
-        raise ValueError(f"pool embedding {bad!r} has dim {dim}, others {len(rows[0])}")
-    return np.stack(rows)
 
 
 def retrieve(queries: np.ndarray, blocks: Iterable[tuple[list[str], np.ndarray]], topk: int,

@@ -92,17 +92,9 @@ class Cols3:
         """Field i (0, 1, 2) of every line as a fixed-width bytes array ('S<8k>', NUL-padded)."""
         return _as_s(self.words(i))
 
-    def key_blob(self) -> bytes:
-        """The `enroll test` parts of all lines, concatenated with one space after each: equal blobs of two
-        files mean the same (enroll, test) pairs in the same order (ids cannot hold spaces)."""
-        m = np.zeros(len(self.buf) + 1, np.int8)
-        m[self.starts] = 1   # starts and second spaces are distinct positions: plain assignment is exact
-        m[self.sep2 + 1] = -1
-        return self.buf[np.cumsum(m[:-1], dtype=np.int8) > 0].tobytes()
-
     def same_keys(self, other: Cols3) -> bool:
-        """Whether both files hold the same `enroll test` pairs in the same order (as key_blob() equality,
-        without building the blobs)."""
+        """Whether both files hold the same `enroll test` pairs in the same order, compared in place (8-byte
+        words of both buffers) without building the id arrays."""
         n = self.sep2 - self.starts
         if len(n) != len(other) or not np.array_equal(n, other.sep2 - other.starts) \
                 or not np.array_equal(self.sep1 - self.starts, other.sep1 - other.starts):

@@ -8,7 +8,9 @@ Usage: python -m pytorch.bin.extract [options] --exp <exp-dir> --data <data-dir>
 Writes <out>/xvector.{ark,scp}, utt2num_frames (frames the model saw, after VAD; for QMF) and the
 speaker means spk_xvector.{ark,scp} over the data dir's spk2utt (for an enrollment dir the
 "speaker" is the enrollment id). Defaults come from the `extract` section of exp/x/config.yaml;
-the input rule (mode, VAD, CMN, fbank options) from its `data` and `features` sections.
+the input rule (mode, VAD, CMN, fbank options) from its `data` and `features` sections, except
+that `extract.use_vad` (when set) overrides data.use_vad: ASV-Subtools trains on voiced frames but
+extracts from all of them.
 --merge joins the outputs of split jobs (utils/extract_embeddings.sh): xvector.scp and
 utt2num_frames are concatenated and the speaker means are computed over all jobs.
 A non-finite input frame or embedding (NaN or inf) is an error that names the utterance; nothing
@@ -38,8 +40,8 @@ from pytorch.data.xvectors import speaker_means
 
 PROG = "extract"
 log = logging.getLogger(PROG)
-SOURCES = {"feats": lambda dd, data, cfg: feats_source(dd, data.use_vad),
-           "wave": lambda dd, data, cfg: wave_source(dd, cfg.get("features"))}
+SOURCES = {"feats": lambda dd, data, use_vad, cfg: feats_source(dd, use_vad, data.cmn_window),
+           "wave": lambda dd, data, use_vad, cfg: wave_source(dd, cfg.get("features"))}
 
 
 def load_model(exp: str, checkpoint: str, device: str) -> torch.nn.Module:
@@ -66,12 +68,14 @@ def run_extract(args: argparse.Namespace) -> None:
     if device == "cuda" and not torch.cuda.is_available():
         raise ConfigError("--device cuda: no CUDA device is available; use --device cpu")
     dd = DataDir(args.data)
-    src = SOURCES[data_opts.mode](dd, data_opts, cfg)
+    use_vad = data_opts.use_vad if opts.use_vad is None else opts.use_vad
+    src = SOURCES[data_opts.mode](dd, data_opts, use_vad, cfg)
     model = load_model(args.exp, args.checkpoint, device)
     out = Path(args.out)
     with tqdm(total=count_chunks(src, max_chunk), desc=f"{PROG} {dd.path.name}", unit="chunk",
               disable=None) as bar:
-        emb, frames = extract_embeddings(model, src, max_chunk, batch_size, device, data_opts.cmn, bar.update)
+        emb, frames = extract_embeddings(model, src, max_chunk, batch_size, device, data_opts.chunk_cmn,
+                                         bar.update)
     n = write_embeddings(src.utts, emb, out / "xvector.ark", out / "xvector.scp")
     write_kv(out / "utt2num_frames", zip(src.utts, frames.tolist()))
     log.info("wrote %d embeddings (dim %d) to %s/xvector.scp", n, emb.shape[1], out)

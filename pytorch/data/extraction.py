@@ -3,12 +3,15 @@
 Input rule (the same as training): in feats mode the voiced frames when vad.scp exists (all frames
 for an utterance with none voiced, so it still gets an embedding); in wave mode the fbank of the
 whole utterance (no VAD, as in wave-mode training); then per-chunk mean normalisation when the
-training config has data.cmn. With `max_chunk_frames` C > 0 an utterance longer than C is cut
-into ceil(T / C) chunks of exactly C frames, evenly spread (the last ones overlap a little), and
-its embedding is the mean of the chunk embeddings. Chunks are batched only with chunks of the same
-length, longest first, so no padding ever reaches the model and a batch gives the same embeddings
-as one-by-one extraction. A NaN or inf in an utterance's input or embedding is an error naming it,
-so no table with NaN rows (and NaN speaker means) is ever written.
+training config has data.cmn. With data.cmn_window N > 0 (feats mode) the whole utterance is instead
+sliding-CMN'd (Kaldi, centred, N frames) before the VAD selection, as Kaldi / ASV-Subtools extract;
+extract.use_vad: false extracts from all frames (ASV-Subtools' extraction).
+With `max_chunk_frames` C > 0 an utterance longer than C is cut into ceil(T / C) chunks of exactly
+C frames, evenly spread (the last ones overlap a little), and its embedding is the mean of the chunk
+embeddings. Chunks are batched only with chunks of the same length, longest first, so no padding
+ever reaches the model and a batch gives the same embeddings as one-by-one extraction. A NaN or inf
+in an utterance's input or embedding is an error naming it, so no table with NaN rows (and NaN
+speaker means) is ever written.
 """
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ import torch
 
 from common.errors import AsvError, FormatError
 from pytorch.data.audio import read_range, wave_entries
-from pytorch.data.chunks import cmn
+from pytorch.data.chunks import cmn, sliding_cmn
 from pytorch.data.datadir import DataDir, load_vad, voiced_counts
 from pytorch.data.featreader import FeatReader
 from pytorch.features import from_config
@@ -45,7 +48,9 @@ class InputSource:
     load: Callable[[str], np.ndarray]
 
 
-def feats_source(dd: DataDir, use_vad: bool) -> InputSource:
+def feats_source(dd: DataDir, use_vad: bool, cmn_window: int = 0) -> InputSource:
+    """Features of feats.scp; voiced frames only with `use_vad` and a vad.scp; with `cmn_window` > 0
+    sliding CMN over the whole utterance first."""
     if not dd.has("feats.scp"):
         raise FormatError(f"{dd.file('feats.scp')}: missing; compute features for this data dir (stage 1)")
     reader = FeatReader(dd.table("feats.scp"), str(dd.file("feats.scp")))
@@ -58,6 +63,8 @@ def feats_source(dd: DataDir, use_vad: bool) -> InputSource:
 
     def load(utt: str) -> np.ndarray:
         mat = reader.read(utt, 0, None, infos[utt])
+        if cmn_window > 0:
+            mat = sliding_cmn(mat, cmn_window)
         if vad is None:
             return mat
         mask = load_vad(vad[utt], utt, str(dd.file("vad.scp")))

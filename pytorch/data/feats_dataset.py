@@ -37,12 +37,14 @@ class FeatsIndex:
 
 class FeatsChunkDataset(Dataset):
     def __init__(self, reader: FeatReader, index: FeatsIndex, num_frames: int, short_utt: str,
-                 apply_cmn: bool, specaug: SpecAugOptions | None) -> None:
+                 apply_cmn: bool, specaug: SpecAugOptions | None, cmn_window: int = 0) -> None:
+        """apply_cmn: per-chunk CMN; cmn_window > 0: sliding CMN of the utterance before VAD."""
         self.reader = reader
         self.index = index
         self.num_frames = num_frames
         self.short_utt = short_utt
         self.apply_cmn = apply_cmn
+        self.cmn_window = cmn_window
         self.specaug = specaug
         self.by_spk = group_by_speaker(index.labels)  # for concatenating short clips of one speaker
 
@@ -65,7 +67,7 @@ class FeatsChunkDataset(Dataset):
     def _read(self, i: int, start: int, length: int | None) -> np.ndarray:
         """Voiced frames [start, start+length) of item i (all of them for None)."""
         return read_voiced(self.reader, self.index.utts[i], self.index.infos[i], self._voiced(i), start,
-                           length)
+                           length, self.cmn_window)
 
     def __getitem__(self, item: tuple[int, int]) -> dict:
         i, seed = item
@@ -76,7 +78,7 @@ class FeatsChunkDataset(Dataset):
             feats = concat_clips(first, self.num_frames, others, self.index.avail, self._read, rng)
         else:
             feats = random_chunk(self.reader, self.index.utts[i], self.index.infos[i], self._voiced(i),
-                                 int(self.index.avail[i]), self.num_frames, rng)
+                                 int(self.index.avail[i]), self.num_frames, rng, self.cmn_window)
         if self.apply_cmn:
             feats = cmn(feats)
         out = torch.from_numpy(np.ascontiguousarray(feats, dtype=np.float32))
@@ -125,6 +127,6 @@ def build_feats_dataset(dd: DataDir, opts: DataOptions, aug: AugmentOptions, spk
     if dropped:
         log.info("%s: dropped %d utterances with fewer than %d frames", dd.path, dropped,
                  max(opts.min_frames, 1))
-    ds = FeatsChunkDataset(reader, index, opts.num_frames, opts.short_utt, opts.cmn,
-                           aug.specaug if training else None)
+    ds = FeatsChunkDataset(reader, index, opts.num_frames, opts.short_utt, opts.chunk_cmn,
+                           aug.specaug if training else None, opts.cmn_window)
     return TrainSet(ds, index.labels, index.infos[0].cols, spk2id)

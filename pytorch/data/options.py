@@ -130,7 +130,9 @@ class DataOptions:
     short_utt: str = "repeat"        # utterances shorter than a chunk: repeat, or concat same-speaker clips
     sampler: str = "random"          # random | speaker_balanced
     utts_per_spk: int = 2            # M of the speaker-balanced sampler
-    cmn: bool = True                 # mean-normalise each chunk over time
+    cmn: bool = True                 # mean normalisation over time (of each chunk, or see cmn_window)
+    cmn_window: int = 0              # feats mode, with cmn: N > 0 = Kaldi sliding CMN (centred, N frames)
+                                     # over the whole utterance before VAD, instead of per-chunk CMN
     use_vad: bool = True             # feats mode: select voiced frames when vad.scp exists (wave: no VAD)
     fbank_on: str = "cpu"            # wave mode: fbank in DataLoader workers (cpu) or in to_features (device)
     allow_truncated_audio: bool = False  # wave mode: a file shorter than its header says warns, not fails
@@ -143,6 +145,20 @@ class DataOptions:
             raise ConfigError(f"{where}.num_frames: a positive integer, got {self.num_frames!r}")
         if self.min_frames < 0:
             raise ConfigError(f"{where}.min_frames: a non-negative integer, got {self.min_frames!r}")
+        if self.cmn_window < 0:
+            raise ConfigError(f"{where}.cmn_window: 0 (per-chunk CMN) or a window in frames, "
+                              f"got {self.cmn_window!r}")
+        if self.cmn_window > 0 and not self.cmn:
+            raise ConfigError(f"{where}.cmn_window: {self.cmn_window} needs cmn: true (it picks the kind of "
+                              "CMN); set cmn_window: 0 or cmn: true")
+        if self.cmn_window > 0 and self.mode != "feats":
+            raise ConfigError(f"{where}.cmn_window: sliding CMN needs whole utterances, i.e. mode: feats "
+                              "(wave mode crops raw audio); set cmn_window: 0")
+
+    @property
+    def chunk_cmn(self) -> bool:
+        """Mean-normalise each chunk (training) / utterance (extraction) after VAD."""
+        return self.cmn and self.cmn_window == 0
 
 
 @dataclass
@@ -172,10 +188,13 @@ class ExtractOptions:
     max_chunk_frames: int = 0        # 0: whole utterances; N: chunks of at most N frames, embeddings averaged
     batch_size: int = 16             # chunks per forward pass (equal lengths only, so no padding)
     device: str = "cpu"
+    use_vad: bool | None = None      # feats mode: None = follow data.use_vad; false = all frames (Subtools)
 
     _choices = {"device": ("cpu", "cuda")}
 
     def check(self, where: str) -> None:
+        if not (self.use_vad is None or isinstance(self.use_vad, bool)):
+            raise ConfigError(f"{where}.use_vad: true, false or null (follow data.use_vad), got {self.use_vad!r}")
         if self.max_chunk_frames < 0:
             raise ConfigError(f"{where}.max_chunk_frames: 0 or a positive integer, "
                               f"got {self.max_chunk_frames!r}")

@@ -67,14 +67,6 @@ def padded_signal(wave: torch.Tensor, opts: FrameOptions) -> tuple[torch.Tensor,
     return (torch.cat(pieces, dim=-1) if len(pieces) > 1 else pieces[0]), t
 
 
-def frame_signal(wave: torch.Tensor, opts: FrameOptions) -> torch.Tensor:
-    """[B, N] -> [B, T, window_size] raw frames (a strided view of the padded signal)."""
-    padded, t = padded_signal(wave, opts)
-    if t == 0:
-        return wave.new_zeros(wave.shape[0], 0, opts.window_size)
-    return padded.unfold(-1, opts.window_size, opts.window_shift)
-
-
 def _reflect(idx: torch.Tensor, n: int) -> torch.Tensor:
     idx = idx % (2 * n)
     return torch.where(idx >= n, 2 * n - 1 - idx, idx)

@@ -9,7 +9,8 @@ EXTRACT: dict[str, Any] = {"max_chunk_frames": 0, "batch_size": 16, "device": "c
 BACKEND: dict[str, Any] = {"chain": ["mean", "lnorm"], "top_n": 300}
 
 
-def system_config(data: dict, features: dict, model: dict) -> dict:
-    """A config with the sections that extraction, export and the back-end read."""
+def system_config(data: dict, features: dict, model: dict, extract: dict | None = None) -> dict:
+    """A config with the sections that extraction, export and the back-end read; `extract` adds to
+    (or overrides) the extraction defaults."""
     return {"data": {"train": None, "valid": None, **data}, "features": features, "model": model,
-            "extract": dict(EXTRACT), "backend": dict(BACKEND)}
+            "extract": {**EXTRACT, **(extract or {})}, "backend": dict(BACKEND)}

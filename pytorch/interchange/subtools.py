@@ -7,7 +7,7 @@ channels // 16 without floor, original block order), statistics pooling (populat
 two-pass, floor 1e-10), fc2 = Linear -> ReLU -> BatchNorm1d(affine=False), embedding `near` (after
 that BatchNorm). Margin-loss weights (`loss.*`) are dropped.
 Front end (subtools/conf/sre-fbank-81.conf, vad-5.0.conf): Kaldi fbank with energy; the recipe
-extracts with sliding CMN (300 frames) and without VAD, here whole-utterance CMN (data.cmn).
+extracts with Kaldi sliding CMN (300 frames, centred; data.cmn_window) and without VAD (extract.use_vad).
 """
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ FBANK81: dict[str, Any] = {"name": "fbank", "sample_frequency": 16000, "frame_le
                            "num_mel_bins": 80, "dither": 0.0, "window_type": "povey", "snip_edges": True,
                            "low_freq": 40, "high_freq": -200, "use_energy": True}
 VAD: dict[str, Any] = {"vad_energy_threshold": 5.0, "vad_energy_mean_scale": 0.5}
+CMN_WINDOW = 300
 MODEL: dict[str, Any] = {
     "name": "resnet", "feat_dim": 81, "depth": DEPTH, "base_channels": 32, "se": True, "se_reduction": 16,
     "se_min_hidden": 1, "embed_dim": 256, "pooling": {"name": "tsp", "std": {"floor": 1e-10}},
@@ -48,8 +49,9 @@ def convert(config: Mapping[str, Any] | None, where: str) -> tuple[dict, dict[st
     if config is not None:
         raise InterchangeError(f"{where}: --config is not read for ASV-Subtools: the architecture is the "
                                "CNSRC SE-ResNet-34 of recipe/cnsrc/sv/run_cnsrc_sv.py; drop --config")
-    # Subtools extracts without VAD (extract_xvectors_for_pytorch.sh --vad false); the VAD options
-    # are those its training features were cut with.
-    data = {"mode": "feats", "num_frames": 200, "cmn": True, "use_vad": False}
-    sections = {"data": data, "features": dict(FBANK81), "model": dict(MODEL)}
+    # Subtools trains on voiced frames but extracts without VAD (extract_xvectors_for_pytorch.sh
+    # --vad false), both after sliding CMN (apply-cmvn-sliding --center=true --cmn-window=300).
+    data = {"mode": "feats", "num_frames": 200, "cmn": True, "cmn_window": CMN_WINDOW, "use_vad": True}
+    sections = {"data": data, "features": dict(FBANK81), "model": dict(MODEL),
+                "extract": {"use_vad": False}}
     return sections, _key_map(), {"drop": DROP, "squeeze": ("fc2.affine.weight",)}

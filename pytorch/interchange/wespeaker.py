@@ -1,15 +1,21 @@
 """WeSpeaker checkpoints (github.com/wenet-e2e/wespeaker): `avg_model.pt` + the training `config.yaml`.
 
-Supported: ResNet18/34/50/101/152/221/293 (TSTP or TAP pooling, one embedding layer) and
-ECAPA_TDNN_{,GLOB_}c512/c1024 (ASTP). The training head `projection.*` is dropped.
-WeSpeaker's conventions, reproduced by model options:
+Supported: ResNet18/34/50/101/152/221/293 (TSTP, TAP, ASTP or MQMHASTP pooling, one or two
+embedding layers) and ECAPA_TDNN_{,GLOB_}c512/c1024 (ASTP). The training head `projection.*` is dropped.
+WeSpeaker's conventions (wespeaker/models/resnet.py, pooling_layers.py), reproduced by model options:
 - TSTP and ECAPA's global-context std: sqrt(torch.var(x) + 1e-7) (unbiased, floor added);
-- ASTP's weighted std: E[x^2] - mean^2 clamped at 1e-7 (one pass).
+- ASTP's and MQMHASTP's weighted std: E[x^2] - mean^2 clamped at 1e-7 (one pass);
+- a ResNet builds its pooling from `in_dim` alone, so the pooling's own defaults apply: ASTP
+  bottleneck 128 without global context; MQMHASTP 2 queries x 8 heads, 2-layer MLPs of width 64,
+  vector attention (d_s = 2 > 1) -> `mqmha_wespeaker` with the same parameter names;
+- two_emb_layer: ReLU -> BatchNorm1d(affine=False) (`seg_bn_1`) -> Linear (`seg_2`); the embedding
+  is the second layer's output (WeSpeaker extracts the last output) -> `seg_bn_affine: false`.
 Front end: torchaudio's Kaldi fbank on int16-scaled audio with a hamming window, no energy, dither
 in training only (extraction turns it off), then per-utterance mean subtraction.
 """
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -22,6 +28,22 @@ DROP = ("projection",)            # the training margin head (ArcMargin... weigh
 TSTP_STD = {"unbiased": True, "floor": 1e-7, "floor_mode": "add"}
 ASTP_STD = {"two_pass": False, "floor": 1e-7, "floor_mode": "clamp"}
 FBANK_KEYS = ("num_mel_bins", "frame_length", "frame_shift", "dither")
+ASTP_MAP = {"pool.linear1": "pool.attn1", "pool.linear2": "pool.attn2"}
+MQMHA = {"heads": 8, "queries": 2, "layers": 2, "hidden": 64, "vector": True}   # MQMHASTP(in_dim) defaults
+RESNET_POOLS: dict[str, dict[str, Any]] = {
+    "TSTP": {"name": "tsp", "std": TSTP_STD}, "TAP": {"name": "tap"},
+    "ASTP": {"name": "asp", "hidden": 128, "global_context": False, "std": ASTP_STD},
+    "MQMHASTP": {"name": "mqmha_wespeaker", **MQMHA, "std": ASTP_STD}}
+
+
+def _pool_map(pool: str) -> dict[str, str]:
+    """Key map of a ResNet's pooling (`mqmha_wespeaker` keeps WeSpeaker's names under `pool.`)."""
+    if pool == "ASTP":
+        return dict(ASTP_MAP)
+    if pool == "MQMHASTP":
+        return {f"pool.n_query.{q}.heads_att_trans.{h}.att_{i}": f"pool.n_query.{q}.heads_att_trans.{h}.att_{i}"
+                for q in range(MQMHA["queries"]) for h in range(MQMHA["heads"]) for i in range(MQMHA["layers"])}
+    return {}
 
 
 def _resnet_map(depth: int) -> dict[str, str]:
@@ -40,8 +62,8 @@ def _resnet_map(depth: int) -> dict[str, str]:
 
 
 def _ecapa_map(scale: int = 8, blocks: int = 3) -> dict[str, str]:
-    m = {"layer1.conv": "stem.conv", "layer1.bn": "stem.bn", "conv": "mfa", "pool.linear1": "pool.attn1",
-         "pool.linear2": "pool.attn2", "bn": "pool_bn", "linear": "fc", "bn2": "emb_bn"}
+    m = {"layer1.conv": "stem.conv", "layer1.bn": "stem.bn", "conv": "mfa", **ASTP_MAP, "bn": "pool_bn",
+         "linear": "fc", "bn2": "emb_bn"}
     for k in range(blocks):
         theirs, ours = f"layer{k + 2}.se_res2block", f"blocks.{k}"
         for t, o in (("0", "conv1"), ("2", "conv3")):
@@ -66,18 +88,18 @@ def _model(name: str, model_args: Mapping[str, Any], where: str) -> tuple[dict, 
     ecapa = re.fullmatch(r"ECAPA_TDNN_(GLOB_)?c(512|1024)", name)
     if resnet and int(resnet.group(1)) in DEPTHS:
         a = _args(model_args, ("feat_dim", "embed_dim", "pooling_func", "two_emb_layer"), where)
-        if a.get("two_emb_layer", False):
-            raise InterchangeError(f"{where}: model_args.two_emb_layer: true is not supported (its "
-                                   "seg_bn_1 has no affine parameters)")
         pool = a.get("pooling_func", "TSTP")
-        pools = {"TSTP": {"name": "tsp", "std": dict(TSTP_STD)}, "TAP": {"name": "tap"}}
-        if pool not in pools:
+        if pool not in RESNET_POOLS:
             raise InterchangeError(f"{where}: model_args.pooling_func: {pool!r} is not supported for "
-                                   f"ResNets (supported: {', '.join(pools)})")
+                                   f"ResNets (supported: {', '.join(RESNET_POOLS)})")
         depth = int(resnet.group(1))
         cfg = {"name": "resnet", "feat_dim": a.get("feat_dim", 40), "depth": depth, "base_channels": 32,
-               "se": False, "embed_dim": a.get("embed_dim", 128), "pooling": pools[pool]}
-        return cfg, _resnet_map(depth)
+               "se": False, "embed_dim": a.get("embed_dim", 128), "pooling": copy.deepcopy(RESNET_POOLS[pool])}
+        key_map = {**_resnet_map(depth), **_pool_map(pool)}
+        if a.get("two_emb_layer", False):
+            cfg.update(two_emb_layer=True, seg_bn_affine=False)
+            key_map.update({"seg_bn_1": "seg2.1", "seg_2": "seg2.2"})
+        return cfg, key_map
     if ecapa:
         a = _args(model_args, ("feat_dim", "embed_dim", "pooling_func", "emb_bn"), where)
         if a.get("pooling_func", "ASTP") != "ASTP":

@@ -12,6 +12,8 @@ Kaldi / ASV-Subtools segment layer). With the x-vector head, `embed_point` picks
 mode: `near` (after the BatchNorm, what the loss sees; Subtools' default) or `far` (the Linear's output,
 before ReLU and BatchNorm; Kaldi's x-vector point). Training always returns `near`, so `far` is an
 extraction setting (a validation loss in eval mode then sees `far` too).
+`two_emb_layer` adds WeSpeaker's second embedding layer (ReLU -> BatchNorm1d -> Linear after the
+first); `seg_bn_affine: false` drops that BatchNorm's scale and shift, as WeSpeaker's `seg_bn_1` does.
 """
 from __future__ import annotations
 
@@ -83,7 +85,7 @@ class ResNetTrunk(nn.Module):
     def __init__(self, feat_dim: int, make_block: Callable[[int, int, int], nn.Module], expansion: int,
                  layers: tuple[int, ...], base_channels: int, embed_dim: int,
                  pooling: Mapping[str, Any] | str | None, two_emb_layer: bool, head: str = "linear",
-                 embed_point: str = "near") -> None:
+                 embed_point: str = "near", seg_bn_affine: bool = True) -> None:
         super().__init__()
         if head not in HEADS:
             raise ValueError(f"model.head: {head!r} is not one of {', '.join(HEADS)}")
@@ -109,7 +111,8 @@ class ResNetTrunk(nn.Module):
         self.seg1 = nn.Linear(self.pool.out_dim, embed_dim)
         self.xvector_head, self.near = head == "xvector", embed_point == "near"
         self.head_bn = nn.BatchNorm1d(embed_dim, affine=False) if self.xvector_head else nn.Identity()
-        self.seg2 = (nn.Sequential(nn.ReLU(), nn.BatchNorm1d(embed_dim), nn.Linear(embed_dim, embed_dim))
+        self.seg2 = (nn.Sequential(nn.ReLU(), nn.BatchNorm1d(embed_dim, affine=seg_bn_affine),
+                                   nn.Linear(embed_dim, embed_dim))
                      if two_emb_layer else nn.Identity())
 
     def forward(self, feats: torch.Tensor) -> torch.Tensor:
@@ -128,7 +131,7 @@ class ResNet(ResNetTrunk):
     def __init__(self, feat_dim: int, depth: int = 34, base_channels: int = 32, se: bool = False,
                  se_reduction: int = 8, embed_dim: int = 256, pooling: Mapping[str, Any] | str | None = None,
                  two_emb_layer: bool = False, se_min_hidden: int = 4, head: str = "linear",
-                 embed_point: str = "near") -> None:
+                 embed_point: str = "near", seg_bn_affine: bool = True) -> None:
         if depth not in DEPTHS:
             raise ValueError(f"model.depth: {depth} is not one of {sorted(DEPTHS)}")
         block, layers = DEPTHS[depth]
@@ -137,7 +140,7 @@ class ResNet(ResNetTrunk):
             return block(cin, planes, stride, se=se, se_reduction=se_reduction, se_min_hidden=se_min_hidden)
 
         super().__init__(feat_dim, make_block, block.expansion, layers, base_channels, embed_dim,
-                         pooling, two_emb_layer, head, embed_point)
+                         pooling, two_emb_layer, head, embed_point, seg_bn_affine)
 
 
 MODELS.add("resnet", ResNet)

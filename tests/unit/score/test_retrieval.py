@@ -5,7 +5,7 @@ import pytest
 from common.embeddings import write_embeddings
 from score.bin import eval_retrieval
 from score.bin import retrieve as retrieve_cli
-from score.retrieval import average_precision, evaluate, iter_blocks, retrieve
+from score.retrieval import average_precision, evaluate, retrieve
 
 
 @pytest.fixture
@@ -30,7 +30,7 @@ def test_hand_ap():
 @pytest.mark.parametrize("block", [7, 1000])
 def test_blocked_topk_and_map_brute_force(pool, block):
     spk, x, keys, labels = pool
-    ranked, scores = retrieve(spk, iter_blocks(zip(keys, x), block), topk=len(keys))
+    ranked, scores = retrieve(spk, _blocks(keys, x, block), topk=len(keys))
     got = evaluate({f"t{i}": r for i, r in enumerate(ranked)}, labels)["mAP"]
     aps = []
     for i, q in enumerate(spk):  # brute force: full cosine sort and AP by its definition
@@ -46,7 +46,7 @@ def test_blocked_topk_and_map_brute_force(pool, block):
         aps.append(ap / sum(rel))
     assert got == pytest.approx(np.mean(aps))
     # A short list keeps the best items in order.
-    short, _ = retrieve(spk, iter_blocks(zip(keys, x), block), topk=3)
+    short, _ = retrieve(spk, _blocks(keys, x, block), topk=3)
     assert [r for r in short] == [r[:3] for r in ranked]
 
 
@@ -64,3 +64,8 @@ def test_cli(tmp_path, pool, capsys):
                                 "--plot", str(tmp_path / "ap.png")]) == 0
     assert capsys.readouterr().out.startswith("mAP=")
     assert (tmp_path / "ap.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def _blocks(keys, x, block):
+    """The pool as the CLI streams it: (keys, rows) blocks of at most `block` embeddings."""
+    return [(list(keys[i:i + block]), np.asarray(x[i:i + block], dtype=np.float32)) for i in range(0, len(keys), block)]

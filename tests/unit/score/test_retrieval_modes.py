@@ -5,7 +5,7 @@ import pytest
 from common.embeddings import write_embeddings
 from score.bin import eval_retrieval
 from score.bin import retrieve as retrieve_cli
-from score.retrieval import average_precision, evaluate, iter_blocks, retrieve
+from score.retrieval import average_precision, evaluate, retrieve
 
 
 def _n(x):
@@ -24,7 +24,7 @@ def data():
 @pytest.mark.parametrize("block", [3, 64])
 def test_max_aggregation_equals_brute_force(data, block):
     pool, enr, owner, keys = data
-    got, scores = retrieve(enr, iter_blocks(zip(keys, pool), block), topk=7, owner=owner)
+    got, scores = retrieve(enr, _blocks(keys, pool, block), topk=7, owner=owner)
     cos = _n(enr) @ _n(pool).T
     for t in range(3):
         best = cos[owner == t].max(0)
@@ -37,20 +37,20 @@ def test_ties_broken_by_pool_order_whatever_the_block():
     pool = np.array([[1, 0], [0, 1], [1, 0], [1, 0], [2, 0]], np.float32)  # p0, p2, p3, p4 tie at cos 1
     keys = ["p0", "p1", "p2", "p3", "p4"]
     for block in (1, 2, 5):
-        got, _ = retrieve(np.array([[1.0, 0.0]]), iter_blocks(zip(keys, pool), block), topk=3)
+        got, _ = retrieve(np.array([[1.0, 0.0]]), _blocks(keys, pool, block), topk=3)
         assert got == [["p0", "p2", "p3"]]
 
 
 def test_bad_input(data):
     pool, enr, owner, keys = data
     with pytest.raises(ValueError, match="dim"):
-        retrieve(enr[:, :3], iter_blocks(zip(keys, pool), 8), 3)
+        retrieve(enr[:, :3], _blocks(keys, pool, 8), 3)
     with pytest.raises(ValueError, match="empty pool"):
         retrieve(enr, iter([]), 3)
     with pytest.raises(ValueError, match="topk"):
-        retrieve(enr, iter_blocks(zip(keys, pool), 8), 0)
+        retrieve(enr, _blocks(keys, pool, 8), 0)
     with pytest.raises(ValueError, match="owner"):
-        retrieve(enr, iter_blocks(zip(keys, pool), 8), 3, owner=np.array([0, 2, 2, 2, 0]))
+        retrieve(enr, _blocks(keys, pool, 8), 3, owner=np.array([0, 2, 2, 2, 0]))
 
 
 def test_ap_at_k_hand():
@@ -79,7 +79,7 @@ def test_cli_spk2utt_max_and_cnsrc_labels(tmp_path, data, capsys):
                               "--pool", str(tmp_path / "pool.scp"), "--top-n", "7",
                               "--enroll-mode", "max-score", "--block", "8", "--out", str(out)]) == 0
     rows = [ln.split() for ln in out.read_text().splitlines()]
-    want, _ = retrieve(enr, iter_blocks(zip(keys, pool), 50), 7, owner=owner)
+    want, _ = retrieve(enr, _blocks(keys, pool, 50), 7, owner=owner)
     assert [r[1] for r in rows if r[0] == "id00001"] == want[1]
     assert [r[2] for r in rows[:7]] == [str(i) for i in range(1, 8)]
     # test.meta layout: `pool/<name>.wav <spk>-<...>`; p00..p09 of id00000, p10..p19 of id00001, others.
@@ -100,3 +100,8 @@ def test_cli_spk2utt_max_and_cnsrc_labels(tmp_path, data, capsys):
                                 "--pool-labels", str(tmp_path / "test.meta"),
                                 "--pool-labels-format", "cnsrc-meta"]) == 1
     assert "rank 'one' is not a positive integer" in capsys.readouterr().err
+
+
+def _blocks(keys, x, block):
+    """The pool as the CLI streams it: (keys, rows) blocks of at most `block` embeddings."""
+    return [(list(keys[i:i + block]), np.asarray(x[i:i + block], dtype=np.float32)) for i in range(0, len(keys), block)]

@@ -52,3 +52,11 @@ def test_cnsrc_config_is_the_subtools_model():
     assert load_config_file(conf / "fbank81.yaml") == subtools.FBANK81
     vad = load_config_file(conf / "vad.yaml")
     assert {k: vad[k] for k in subtools.VAD} == subtools.VAD
+    # Input rule: sliding CMN (300) before VAD, training on voiced frames, extraction on all frames,
+    # in the recipe config and in what the importer writes.
+    from common.registry import build_options
+    from pytorch.data.options import DataOptions, ExtractOptions
+    sections, _, _ = subtools.convert(None, "x")
+    for data, extract in ((cfg["data"], cfg["extract"]), (sections["data"], sections["extract"])):
+        d, e = build_options(DataOptions, data, "data"), build_options(ExtractOptions, extract, "extract")
+        assert (d.cmn, d.cmn_window, d.use_vad, e.use_vad) == (True, subtools.CMN_WINDOW, True, False)
