@@ -1,0 +1,347 @@
+"""AASIST and AASIST-L spoofing countermeasures (Jung et al., ICASSP 2022), on raw 16 kHz waveforms.
+
+A countermeasure (CM), not a speaker model: `forward(wave[B, S]) -> logits[B, 2]` (index 1 is bona fide,
+index 0 spoof, as in the official training labels), `embed(wave) -> (emb[B, 160], logits)` where the
+embedding is the readout vector that feeds the output layer. So it is not in the speaker MODELS registry
+(whose contract is `forward(feats[B, T, F]) -> emb`); `build_aasist(conf)` builds it from the official
+`.conf` JSON or a YAML/dict model section.
+
+Pipeline: fixed mel-spaced sinc band-pass filters -> |.| and 3x3 max-pool -> six residual 2-D conv blocks
+-> spectral and temporal graphs (max over the other axis) with graph attention and graph pooling -> two
+parallel heterogeneous stacking graph-attention branches with a master node -> element-wise max of the two
+branches (max graph operation) -> readout [max|mean of temporal, max|mean of spectral, master] -> 2 classes.
+
+Parameter names follow the official clovaai/aasist state dict, so its AASIST.pth and AASIST-L.pth load
+with `load_state_dict(strict=True)` and no key map. Two details of that checkpoint are kept on purpose:
+  - Residual blocks after the first hold a `bn1` whose output the official forward discards (conv1 reads
+    the block input); the pretrained weights were trained that way, so `bn1` is kept (for strict loading)
+    and skipped in the forward.
+  - The sinc filters are fixed (not trained) and absent from the checkpoint: a non-persistent buffer.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from common.errors import ConfigError, FormatError
+from common.registry import build_options
+from pytorch.config import load_yaml
+
+NB_SAMP = 64600  # ~4.04 s at 16 kHz: the fixed input length of the official model
+SAMPLE_RATE = 16000
+BONAFIDE = 1  # the output index of the bona fide class (official labels: 1 bonafide, 0 spoof)
+
+
+def fix_length(wave: np.ndarray | torch.Tensor, length: int = NB_SAMP) -> np.ndarray | torch.Tensor:
+    """Cut to the first `length` samples, or repeat the whole signal until it is `length` long (the official
+    evaluation's padding; training crops at a random offset instead). Works on the last axis."""
+    n = wave.shape[-1]
+    if n == 0:
+        raise ValueError("fix_length: empty waveform")
+    if n >= length:
+        return wave[..., :length]
+    reps = math.ceil(length / n)
+    if isinstance(wave, torch.Tensor):
+        return wave.repeat(*([1] * (wave.dim() - 1)), reps)[..., :length]
+    return np.tile(wave, [1] * (wave.ndim - 1) + [reps])[..., :length]
+
+
+def _mel(hz: np.ndarray) -> np.ndarray:
+    return 2595.0 * np.log10(1.0 + hz / 700.0)
+
+
+def _hz(mel: np.ndarray) -> np.ndarray:
+    return 700.0 * (10.0 ** (mel / 2595.0) - 1.0)
+
+
+def sinc_filters(n_filters: int, kernel_size: int, sample_rate: int = SAMPLE_RATE) -> torch.Tensor:
+    """Hamming-windowed ideal band-pass filters [n_filters, kernel_size] whose edges split 0..Nyquist evenly on
+    the mel scale (edges taken over a 512-point FFT grid, as the official front end does)."""
+    grid = (sample_rate // 2) * np.linspace(0.0, 1.0, 257)
+    edges = _hz(np.linspace(_mel(grid).min(), _mel(grid).max(), n_filters + 1))
+    t = np.arange(kernel_size, dtype=np.float64) - (kernel_size - 1) / 2
+    lo, hi = edges[:-1, None], edges[1:, None]
+
+    def lowpass(fc: np.ndarray) -> np.ndarray:
+        return (2 * fc / sample_rate) * np.sinc(2 * fc * t / sample_rate)
+
+    return torch.from_numpy((np.hamming(kernel_size) * (lowpass(hi) - lowpass(lo))).astype(np.float32))
+
+
+class SincFrontEnd(nn.Module):
+    """Fixed sinc filter bank as a 1-D conv; `freq_mask` zeroes a random band of up to 19 filters
+    (the official frequency augmentation, training only)."""
+
+    def __init__(self, n_filters: int, kernel_size: int, sample_rate: int = SAMPLE_RATE) -> None:
+        super().__init__()
+        kernel_size += 1 - kernel_size % 2  # odd, so the filters are symmetric
+        self.register_buffer("band_pass", sinc_filters(n_filters, kernel_size, sample_rate).unsqueeze(1),
+                             persistent=False)
+
+    def forward(self, x: torch.Tensor, freq_mask: bool = False) -> torch.Tensor:
+        w = self.band_pass
+        if freq_mask:
+            width = int(torch.randint(0, 20, ()).item())
+            start = int(torch.randint(0, w.shape[0] - width + 1, ()).item())
+            w = w.clone()
+            w[start:start + width] = 0
+        return F.conv1d(x, w)
+
+
+class ResidualBlock(nn.Module):
+    """conv(2x3) -> BN -> SELU -> conv(2x3), plus a (1x3) conv shortcut when the width changes, then a
+    (1, 3) max-pool along time. The frequency size is kept (the two (2, .) kernels undo each other's padding)."""
+
+    def __init__(self, in_ch: int, out_ch: int, first: bool = False) -> None:
+        super().__init__()
+        if not first:
+            self.bn1 = nn.BatchNorm2d(in_ch)  # unused in forward: see the module docstring
+        self.conv1 = nn.Conv2d(in_ch, out_ch, kernel_size=(2, 3), padding=(1, 1))
+        self.bn2 = nn.BatchNorm2d(out_ch)
+        self.conv2 = nn.Conv2d(out_ch, out_ch, kernel_size=(2, 3), padding=(0, 1))
+        if in_ch != out_ch:
+            self.conv_downsample = nn.Conv2d(in_ch, out_ch, kernel_size=(1, 3), padding=(0, 1))
+        self.mp = nn.MaxPool2d((1, 3))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.conv2(F.selu(self.bn2(self.conv1(x))))
+        shortcut = self.conv_downsample(x) if hasattr(self, "conv_downsample") else x
+        return self.mp(out + shortcut)
+
+
+def _att_weight(dim: int) -> nn.Parameter:
+    w = nn.Parameter(torch.empty(dim, 1))
+    nn.init.xavier_normal_(w)
+    return w
+
+
+def _pair_features(x: torch.Tensor) -> torch.Tensor:
+    """[B, N, D] -> [B, N, N, D], entry (i, j) = x_i * x_j: the input of the attention scores."""
+    return x.unsqueeze(2) * x.unsqueeze(1)
+
+
+def _node_bn(bn: nn.BatchNorm1d, x: torch.Tensor) -> torch.Tensor:
+    """Batch norm over feature dims with every node of every graph as one sample."""
+    return bn(x.reshape(-1, x.shape[-1])).view(x.shape)
+
+
+class GraphAttention(nn.Module):
+    """Graph attention over a fully connected graph: softmax(w . tanh(W (x_i * x_j)) / temperature) over j,
+    then proj(attended) + proj(self), BN, SELU."""
+
+    def __init__(self, in_dim: int, out_dim: int, temperature: float = 1.0) -> None:
+        super().__init__()
+        self.att_proj = nn.Linear(in_dim, out_dim)
+        self.att_weight = _att_weight(out_dim)
+        self.proj_with_att = nn.Linear(in_dim, out_dim)
+        self.proj_without_att = nn.Linear(in_dim, out_dim)
+        self.bn = nn.BatchNorm1d(out_dim)
+        self.input_drop = nn.Dropout(0.2)
+        self.temp = temperature
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.input_drop(x)
+        scores = torch.tanh(self.att_proj(_pair_features(x))) @ self.att_weight
+        att = torch.softmax(scores.squeeze(-1) / self.temp, dim=-1)
+        x = self.proj_with_att(att @ x) + self.proj_without_att(x)
+        return F.selu(_node_bn(self.bn, x))
+
+
+class HeteroGraphAttention(nn.Module):
+    """Heterogeneous stacking graph attention (HS-GAL) over the union of two node types (temporal, spectral):
+    each type pair (within type 1, within type 2, across) has its own attention vector, and a master node
+    attends to every node."""
+
+    def __init__(self, in_dim: int, out_dim: int, temperature: float = 1.0) -> None:
+        super().__init__()
+        self.proj_type1 = nn.Linear(in_dim, in_dim)
+        self.proj_type2 = nn.Linear(in_dim, in_dim)
+        self.att_proj = nn.Linear(in_dim, out_dim)
+        self.att_projM = nn.Linear(in_dim, out_dim)
+        self.att_weight11 = _att_weight(out_dim)
+        self.att_weight22 = _att_weight(out_dim)
+        self.att_weight12 = _att_weight(out_dim)
+        self.att_weightM = _att_weight(out_dim)
+        self.proj_with_att = nn.Linear(in_dim, out_dim)
+        self.proj_without_att = nn.Linear(in_dim, out_dim)
+        self.proj_with_attM = nn.Linear(in_dim, out_dim)
+        self.proj_without_attM = nn.Linear(in_dim, out_dim)
+        self.bn = nn.BatchNorm1d(out_dim)
+        self.input_drop = nn.Dropout(0.2)
+        self.temp = temperature
+
+    def _scores(self, x: torch.Tensor, n1: int) -> torch.Tensor:
+        h = torch.tanh(self.att_proj(_pair_features(x)))  # [B, N, N, D]
+        cross = self.att_weight12  # one vector for both directions across the types
+        top = torch.cat([h[:, :n1, :n1] @ self.att_weight11, h[:, :n1, n1:] @ cross], dim=2)
+        bottom = torch.cat([h[:, n1:, :n1] @ cross, h[:, n1:, n1:] @ self.att_weight22], dim=2)
+        return torch.cat([top, bottom], dim=1).squeeze(-1)
+
+    def forward(self, x1: torch.Tensor, x2: torch.Tensor, master: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        n1 = x1.shape[1]
+        x = torch.cat([self.proj_type1(x1), self.proj_type2(x2)], dim=1)
+        if master is None:
+            master = x.mean(dim=1, keepdim=True)
+        x = self.input_drop(x)
+        # master node: attends to every node, from the old master
+        m_scores = torch.tanh(self.att_projM(x * master)) @ self.att_weightM  # [B, N, 1]
+        m_att = torch.softmax(m_scores / self.temp, dim=1)
+        master = self.proj_with_attM(m_att.transpose(1, 2) @ x) + self.proj_without_attM(master)
+        att = torch.softmax(self._scores(x, n1) / self.temp, dim=-1)
+        x = self.proj_with_att(att @ x) + self.proj_without_att(x)
+        x = F.selu(_node_bn(self.bn, x))
+        return x[:, :n1], x[:, n1:], master
+
+
+class GraphPool(nn.Module):
+    """Keep the top `ratio` of nodes by a learned sigmoid score, each scaled by its score."""
+
+    def __init__(self, ratio: float, in_dim: int, p: float = 0.3) -> None:
+        super().__init__()
+        self.ratio = ratio
+        self.proj = nn.Linear(in_dim, 1)
+        self.drop = nn.Dropout(p) if p > 0 else nn.Identity()
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        scores = torch.sigmoid(self.proj(self.drop(h)))  # [B, N, 1]
+        keep = max(int(h.shape[1] * self.ratio), 1)
+        idx = torch.topk(scores, keep, dim=1).indices.expand(-1, -1, h.shape[2])
+        return torch.gather(h * scores, 1, idx)
+
+
+def _pair(x: Any, where: str) -> tuple[int, int]:
+    if not (isinstance(x, Sequence) and len(x) == 2):
+        raise ConfigError(f"{where}: expected [in_channels, out_channels], got {x!r}")
+    return int(x[0]), int(x[1])
+
+
+class AASIST(nn.Module):
+    """AASIST (and, with smaller `filts`/`gat_dims`, AASIST-L). Keys are the official `model_config` ones:
+    `filts = [n_sinc_filters, [in, out] x 4]` (blocks 5 and 6 repeat the last), `gat_dims = [graph, hs-gal]`,
+    `pool_ratios = [spectral, temporal, hs-gal, unused]`, `temperatures = [spectral, temporal, hs-gal, unused]`
+    (the last entries are read by no layer, in the official model as here)."""
+
+    def __init__(self, first_conv: int = 128,
+                 filts: Sequence[Any] = (70, (1, 32), (32, 32), (32, 64), (64, 64)),
+                 gat_dims: Sequence[int] = (64, 32), pool_ratios: Sequence[float] = (0.5, 0.7, 0.5, 0.5),
+                 temperatures: Sequence[float] = (2.0, 2.0, 100.0, 100.0), nb_samp: int = NB_SAMP,
+                 sample_rate: int = SAMPLE_RATE) -> None:
+        super().__init__()
+        if len(filts) != 5 or len(gat_dims) != 2 or len(pool_ratios) < 3 or len(temperatures) < 3:
+            raise ConfigError("aasist: expected filts [n, [i, o] x 4], gat_dims [2], pool_ratios and "
+                              f"temperatures of 3+ values; got {filts!r}, {gat_dims!r}, {pool_ratios!r}, "
+                              f"{temperatures!r}")
+        blocks = [_pair(f, f"aasist.filts[{i + 1}]") for i, f in enumerate(filts[1:])]
+        blocks += [blocks[-1]] * 2
+        channels, g0, g1 = blocks[-1][1], int(gat_dims[0]), int(gat_dims[1])
+        self.nb_samp, self.sample_rate = int(nb_samp), int(sample_rate)
+        self.embed_dim = 5 * g1
+
+        self.conv_time = SincFrontEnd(int(filts[0]), int(first_conv), sample_rate)
+        self.first_bn = nn.BatchNorm2d(1)
+        # nested Sequentials only to keep the official names encoder.<i>.0.*
+        self.encoder = nn.Sequential(*[nn.Sequential(ResidualBlock(i, o, first=k == 0))
+                                       for k, (i, o) in enumerate(blocks)])
+        # one learned position vector per spectral node (3x3 max-pool of the filter axis)
+        self.pos_S = nn.Parameter(torch.randn(1, int(filts[0]) // 3, channels))
+        self.master1 = nn.Parameter(torch.randn(1, 1, g0))
+        self.master2 = nn.Parameter(torch.randn(1, 1, g0))
+        self.GAT_layer_S = GraphAttention(channels, g0, temperatures[0])
+        self.GAT_layer_T = GraphAttention(channels, g0, temperatures[1])
+        self.HtrgGAT_layer_ST11 = HeteroGraphAttention(g0, g1, temperatures[2])
+        self.HtrgGAT_layer_ST12 = HeteroGraphAttention(g1, g1, temperatures[2])
+        self.HtrgGAT_layer_ST21 = HeteroGraphAttention(g0, g1, temperatures[2])
+        self.HtrgGAT_layer_ST22 = HeteroGraphAttention(g1, g1, temperatures[2])
+        self.pool_S = GraphPool(pool_ratios[0], g0)
+        self.pool_T = GraphPool(pool_ratios[1], g0)
+        self.pool_hS1 = GraphPool(pool_ratios[2], g1)
+        self.pool_hT1 = GraphPool(pool_ratios[2], g1)
+        self.pool_hS2 = GraphPool(pool_ratios[2], g1)
+        self.pool_hT2 = GraphPool(pool_ratios[2], g1)
+        self.drop_way = nn.Dropout(0.2)
+        self.drop = nn.Dropout(0.5)
+        self.out_layer = nn.Linear(self.embed_dim, 2)
+
+    def _branch(self, t: torch.Tensor, s: torch.Tensor, master: torch.Tensor, k: int
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One of the two parallel HS-GAL branches: HS-GAL, pool each type, a second HS-GAL added on top."""
+        t, s, master = getattr(self, f"HtrgGAT_layer_ST{k}1")(t, s, master=master)
+        s, t = getattr(self, f"pool_hS{k}")(s), getattr(self, f"pool_hT{k}")(t)
+        t_aug, s_aug, m_aug = getattr(self, f"HtrgGAT_layer_ST{k}2")(t, s, master=master)
+        return self.drop_way(t + t_aug), self.drop_way(s + s_aug), self.drop_way(master + m_aug)
+
+    def embed(self, wave: torch.Tensor, freq_mask: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        """wave [B, S] -> (CM embedding [B, embed_dim], logits [B, 2])."""
+        if wave.dim() != 2:
+            raise ValueError(f"AASIST expects waveforms [batch, samples], got shape {tuple(wave.shape)}")
+        x = self.conv_time(wave.unsqueeze(1), freq_mask=freq_mask).unsqueeze(1)
+        x = F.selu(self.first_bn(F.max_pool2d(x.abs(), (3, 3))))
+        e = self.encoder(x).abs()  # [B, C, spectral, temporal]
+        spec = self.pool_S(self.GAT_layer_S(e.amax(dim=3).transpose(1, 2) + self.pos_S))
+        temp = self.pool_T(self.GAT_layer_T(e.amax(dim=2).transpose(1, 2)))
+        t1, s1, m1 = self._branch(temp, spec, self.master1, 1)
+        t2, s2, m2 = self._branch(temp, spec, self.master2, 2)
+        t, s, m = torch.maximum(t1, t2), torch.maximum(s1, s2), torch.maximum(m1, m2)
+        emb = torch.cat([t.abs().amax(dim=1), t.mean(dim=1), s.abs().amax(dim=1), s.mean(dim=1),
+                         m.squeeze(1)], dim=1)
+        return emb, self.out_layer(self.drop(emb))
+
+    def forward(self, wave: torch.Tensor, freq_mask: bool = False) -> torch.Tensor:
+        """wave [B, S] -> logits [B, 2]; logits[:, BONAFIDE] is the official CM score."""
+        return self.embed(wave, freq_mask=freq_mask)[1]
+
+
+def model_section(conf: Mapping[str, Any], where: str = "config") -> dict[str, Any]:
+    """The model keys of an official `.conf` (its `model_config`), of an asvlab YAML (`model:` with
+    `name: aasist`), or of a flat mapping."""
+    section = conf.get("model_config", conf.get("model", conf))
+    if not isinstance(section, Mapping):
+        raise ConfigError(f"{where}: the model section must be a mapping, got {section!r}")
+    section = dict(section)
+    name = str(section.pop("architecture", section.pop("name", "aasist")))
+    if name.lower() not in ("aasist", "aasist-l", "aasist_l"):
+        raise ConfigError(f"{where}: model {name!r} is not AASIST")
+    return section
+
+
+def build_aasist(conf: Mapping[str, Any] | str | os.PathLike, where: str | None = None) -> AASIST:
+    """Build AASIST from a config mapping or file (official JSON `.conf`, or YAML); unknown keys raise
+    ConfigError."""
+    if not isinstance(conf, Mapping):
+        path = Path(conf)
+        where = where or str(path)
+        if path.suffix in (".yaml", ".yml"):
+            conf = load_yaml(path)
+        else:
+            try:
+                conf = json.loads(path.read_text())
+            except json.JSONDecodeError as e:
+                raise ConfigError(f"{path}: line {e.lineno}: not valid JSON ({e.msg}); give the official "
+                                  ".conf JSON or a .yaml file") from None
+    where = where or "aasist"
+    return build_options(AASIST, model_section(conf, where), f"{where} (aasist)")
+
+
+def load_aasist(conf: Mapping[str, Any] | str | os.PathLike, checkpoint: str | os.PathLike | None = None,
+                map_location: str | torch.device = "cpu") -> AASIST:
+    """Build from `conf` and load a state dict (e.g. the official AASIST.pth) strictly; eval mode."""
+    model = build_aasist(conf)
+    if checkpoint is not None:
+        state = torch.load(checkpoint, map_location=map_location, weights_only=True)
+        if isinstance(state, Mapping) and "model" in state and isinstance(state["model"], Mapping):
+            state = state["model"]  # an asvlab training checkpoint
+        try:
+            model.load_state_dict(state, strict=True)
+        except RuntimeError as e:
+            raise FormatError(f"{checkpoint}: does not fit the model of {conf}: {e}") from None
+    return model.eval()
