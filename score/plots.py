@@ -96,3 +96,29 @@ def plot_cp_map(m: np.ndarray, out: str | os.PathLike, metric: str = "eer", titl
     if title:
         ax.set_title(title)
     _save(fig, out)
+
+
+def plot_scatter(points: np.ndarray, labels: Sequence[str], out: str | os.PathLike, title: str | None = None,
+                 max_classes: int = 20) -> None:
+    """A 2-D scatter plot (e.g. a PCA of embeddings), one colour per label; labels beyond the
+    `max_classes` most frequent are drawn grey, as 'other'."""
+    points = np.asarray(points)
+    if points.ndim != 2 or points.shape[1] != 2 or len(points) != len(labels):
+        raise ValueError(f"plot_scatter: need [N, 2] points and N labels, got {points.shape} and {len(labels)}")
+    names, counts = np.unique(np.asarray(labels), return_counts=True)
+    shown = names[np.argsort(-counts, kind="stable")][:max_classes]
+    fig, ax = plt.subplots(figsize=(6, 5.5))
+    lab = np.asarray(labels)
+    rest = ~np.isin(lab, shown)
+    if rest.any():
+        ax.scatter(points[rest, 0], points[rest, 1], s=6, color="0.8", label="other")
+    cmap = plt.get_cmap("tab20")
+    for i, name in enumerate(sorted(shown.tolist())):
+        sel = lab == name
+        ax.scatter(points[sel, 0], points[sel, 1], s=10, color=cmap(i % 20), label=name)
+    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=6, markerscale=1.5)
+    ax.set_xlabel("PC 1")
+    ax.set_ylabel("PC 2")
+    if title:
+        ax.set_title(title)
+    _save(fig, out)

@@ -4,14 +4,38 @@ Trials are target (bona fide, enrolled speaker), nontarget (bona fide, another s
 the enrolled speaker). SASV-EER: target vs nontarget + spoof; SV-EER: target vs nontarget; SPF-EER: target vs
 spoof (SASV baseline metrics.py `get_all_EERs`). Per attack, SPF-EER is target vs that attack's spoofs.
 EERs are in % like score.metrics.summary; one that lacks a class (a list without spoofs) is None.
+
+Score fusions of an ASV score (per trial) and a CM score (per test utterance, higher = more bona fide),
+SasvFusion, each `fused = w_asv * asv + w_cm * f(cm) + b`, or a gate:
+- asv: the ASV score alone; cm: the CM score alone.
+- b1: ASV score + raw CM score (SASV 2022 Baseline 1).
+- b1v2: ASV score + sigmoid(CM score) (Baseline 1 v2: the CM output through a softmax first). The
+  2-class softmax's bona fide posterior is sigmoid(logit_bonafide - logit_spoof); pytorch.bin.score_cm
+  saves the bona fide logit alone, so for its files sigmoid(score) is a monotone squashing into (0, 1),
+  not the exact posterior: it keeps the fix's point, a bounded CM term that cannot swamp the cosine.
+- calibrated: prior-weighted logistic regression (score.logreg) over [ASV, CM] trained on dev SASV
+  trials, target vs nontarget + spoof; the output is a calibrated SASV LLR.
+- llr: the ASV and CM scores each calibrated to an LLR on dev (score.logreg; ASV: target vs nontarget
+  trials, CM: bona fide vs spoof trials), then combined as the LLR of target against the two negative
+  hypotheses: assuming the ASV cannot tell a spoof from its target and the CM cannot tell a nontarget
+  from a target (both bona fide), p(x|nontarget)/p(x|target) = exp(-llr_asv) and p(x|spoof)/p(x|target)
+  = exp(-llr_cm), so  llr_sasv = -log(P_non * exp(-llr_asv) + P_spoof * exp(-llr_cm)),  with P_non and
+  P_spoof the dev proportions of the two negative classes.
+- cascade: the CM gates first at a threshold (by default the CM EER threshold on the dev trials' test
+  utterances, bona fide vs spoof), then the ASV decides: a blocked trial keeps its ASV score shifted
+  below every score of the set, so it ranks below every passed trial.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import expit
 
-from score.metrics import eer
+from common.errors import ConfigError
+from score.logreg import train_logreg
+from score.metrics import eer, eer_from_rates, error_rates
 from score.trials import join_scores, lookup, read_sasv_trials
 
 _NEGATIVES = {"sasv_eer": (b"nontarget", b"spoof"), "sv_eer": (b"nontarget",), "spf_eer": (b"spoof",)}
@@ -55,3 +79,110 @@ def sasv_metrics(trials: str, scores: str, utt2attack: Mapping[str, str] | None 
         spoof = labels == b"spoof"
         attacks[spoof] = lookup(utt2attack, t[spoof], utt2attack_path)
     return sasv_eers(s, labels, attacks)
+
+
+@dataclass(frozen=True)
+class SasvFusion:
+    method: str
+    w_asv: float = 1.0
+    w_cm: float = 1.0
+    bias: float = 0.0
+    cm_threshold: float | None = None  # cascade only
+    cm_w: float = 1.0   # llr only: CM calibration llr_cm = cm_w * cm + cm_b; log P_spoof, log P_non
+    cm_b: float = 0.0
+    log_p_spoof: float | None = None
+    log_p_non: float = 0.0
+
+    def apply(self, asv: np.ndarray, cm: np.ndarray) -> np.ndarray:
+        """Fused scores of per-trial ASV and CM scores (the CM score of each trial's test utterance)."""
+        asv = np.asarray(asv, dtype=np.float64)
+        cm = np.asarray(cm, dtype=np.float64)
+        if self.cm_threshold is not None:
+            passed = cm >= self.cm_threshold
+            span = asv.max() - asv.min() + 1.0 if asv.size else 0.0
+            return np.where(passed, asv, asv - span)
+        if self.log_p_spoof is not None:
+            llr_asv = self.w_asv * asv + self.bias
+            llr_cm = self.cm_w * cm + self.cm_b
+            return -np.logaddexp(self.log_p_non - llr_asv, self.log_p_spoof - llr_cm)
+        return self.w_asv * asv + self.w_cm * _CM_MAP.get(self.method, _identity)(cm) + self.bias
+
+
+def _identity(x: np.ndarray) -> np.ndarray:
+    return x
+
+
+_CM_MAP: dict[str, Callable[[np.ndarray], np.ndarray]] = {"b1v2": expit}
+
+
+def _fixed(w_asv: float, w_cm: float) -> Callable[..., SasvFusion]:
+    def make(method: str, *_: object, **__: object) -> SasvFusion:
+        return SasvFusion(method, w_asv, w_cm)
+    return make
+
+
+def _need_dev(method: str, dev: tuple | None) -> tuple:
+    if dev is None:
+        raise ConfigError(f"fusion {method!r} is trained on dev: give the dev trials, ASV and CM scores")
+    return dev
+
+
+def _calibrated(method: str, dev: tuple | None, p_target: float, l2: float,
+                cm_threshold: float | None) -> SasvFusion:
+    asv, cm, labels, _ = _need_dev(method, dev)
+    model = train_logreg(np.stack([asv, cm], axis=1), np.asarray(labels) == b"target", p_target, l2)
+    return SasvFusion(method, float(model.weights[0]), float(model.weights[1]), model.bias)
+
+
+def _llr(method: str, dev: tuple | None, p_target: float, l2: float,
+         cm_threshold: float | None) -> SasvFusion:
+    asv, cm, labels, _ = _need_dev(method, dev)
+    labels = np.asarray(labels)
+    tar, non, spf = labels == b"target", labels == b"nontarget", labels == b"spoof"
+    if not non.any() or not spf.any():
+        raise ConfigError(f"fusion {method!r} needs dev nontarget and spoof trials; got {int(non.sum())} "
+                          f"nontarget and {int(spf.sum())} spoof")
+    # p_target 0.5: each sub-system's LLR is calibrated with balanced class weights, so its bias carries no prior
+    a = train_logreg(asv[tar | non, None], tar[tar | non], 0.5, l2)
+    c = train_logreg(cm[:, None], ~spf, 0.5, l2)
+    n_neg = non.sum() + spf.sum()
+    return SasvFusion(method, float(a.weights[0]), 0.0, a.bias, cm_w=float(c.weights[0]), cm_b=c.bias,
+                      log_p_spoof=float(np.log(spf.sum() / n_neg)), log_p_non=float(np.log(non.sum() / n_neg)))
+
+
+def cm_eer_threshold(cm: np.ndarray, is_bonafide: np.ndarray) -> float:
+    """The CM threshold (pass at cm >= it) at the first operating point where P_miss >= P_fa, the
+    step at which score.metrics.eer_from_rates finds the EER."""
+    p_miss, p_fa, thr = error_rates(cm, is_bonafide)
+    eer_from_rates(p_miss, p_fa)  # same checks as the EER
+    return float(thr[int(np.argmax(p_miss >= p_fa))])
+
+
+def _cascade(method: str, dev: tuple | None, p_target: float, l2: float,
+             cm_threshold: float | None) -> SasvFusion:
+    if cm_threshold is None:
+        _, cm, labels, test = _need_dev(method, dev)
+        # one CM score per test utterance: an utterance tested against several speakers counts once
+        _, first = np.unique(np.asarray(test), return_index=True)
+        cm_threshold = cm_eer_threshold(cm[first], np.asarray(labels)[first] != b"spoof")
+    return SasvFusion(method, cm_threshold=float(cm_threshold))
+
+
+FUSION_METHODS: dict[str, Callable[..., SasvFusion]] = {
+    "asv": _fixed(1.0, 0.0), "cm": _fixed(0.0, 1.0), "b1": _fixed(1.0, 1.0), "b1v2": _fixed(1.0, 1.0),
+    "calibrated": _calibrated, "llr": _llr, "cascade": _cascade,
+}
+TRAINED = ("calibrated", "llr", "cascade")
+
+
+def train_sasv_fusion(method: str, dev: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
+                      p_target: float = 0.5, l2: float = 0.0, cm_threshold: float | None = None) -> SasvFusion:
+    """The fusion `method` (module docstring). dev = (ASV scores, CM scores, labels 'S' target|nontarget|spoof,
+    test utterance ids) of the dev SASV trials, for the trained methods; cm_threshold fixes the cascade's gate
+    instead. p_target weighs targets against nontargets + spoofs in the calibrated fusion (0.5: balanced, the
+    EER's operating region)."""
+    if method not in FUSION_METHODS:
+        raise ConfigError(f"unknown SASV fusion {method!r}; valid: {', '.join(FUSION_METHODS)}")
+    if cm_threshold is not None and method != "cascade":
+        raise ConfigError(f"a CM threshold is for the cascade fusion, not {method!r}")
+    return FUSION_METHODS[method](method, dev, p_target, l2, cm_threshold)

@@ -28,22 +28,28 @@ baseline_chain=mean,whiten,lnorm
 configs="conf/resnet_mini.yaml conf/ecapa_mini.yaml"   # one system per config, exp/<config stem>
 config=                       # --config conf/x.yaml: run stages 3-7 for that system only
 train_threads=1               # torch threads per training job; the systems train in parallel
-extract_sets="train enroll test"
+train_set=train                # data/<set> names
+enroll_set=enroll              # speaker enrollment: data/enroll/spk2utt
+test_set="test"
+trials="test=data/test/trials" # name=file ...: one results column per list
+gpus=0                         # 0: the systems train side by side on CPU; n > 1: torchrun DDP
 fusion=exp/fusion_mini        # stage 8: mean of the systems' AS-Norm scores
 
 help_message="Usage: $0 [options]
 Stages (--stage N --stop-stage M):
   0  generate the corpus in \$corpus, prepare data/, score the MFCC-statistics baseline ($baseline,
      local/baseline/mfcc_stats.sh)
-  1  fbank for train, enroll and test: data/<set> (\$fbank_config), data/<name>/<set> (\$extra_fbank)
+  1  fbank for \$train_set, \$enroll_set and \$test_set: data/<set> (\$fbank_config), data/<name>/<set> (\$extra_fbank)
   2  MUSAN / RIRS_NOISES augmentation data dirs from the corpus (data/musan_*, data/rirs)
-  3  train every system in \$configs (in parallel, \$train_threads threads each)
-  4  average the last checkpoints (done by training) and export to TorchScript
-  5  extract x-vectors of train, enroll and test
-  6  back-ends: cosine (mean, lnorm) with the training-speaker cohort; the config's PLDA chain
-  7  score the trials: cosine, cosine + AS-Norm, PLDA; exp/<sys>/results.tsv
-  8  fuse the systems (mean of AS-Norm scores) into \$fusion
-  9  exp/RESULTS.md and DET plots (exp/det_*.png)
+The stages 3-9 are the shared utils/stages/*.sh (see their --help):
+  3  train every system in \$configs (train.sh: in parallel on CPU, \$train_threads threads each)
+  4  average the last checkpoints (done by training) and export to TorchScript (export.sh)
+  5  extract x-vectors of the three sets (extract.sh)
+  6  back-ends: cosine (mean, lnorm) with the training-speaker cohort; the config's PLDA chain (backend.sh)
+  7  score \$trials against the enrolled speakers: cosine, cosine + AS-Norm, PLDA; exp/<sys>/results.tsv
+     (score.sh --enroll-kind spk)
+  8  fuse the systems (mean of AS-Norm scores) into \$fusion (fuse.sh)
+  9  exp/RESULTS.md and DET plots exp/det_*.png (results.sh)
 Options:
   --stage <n> --stop-stage <n>     # default: $stage $stop_stage
   --nj <n>                         # parallel jobs (default: $nj)
@@ -51,12 +57,15 @@ Options:
   --num-train-spk <n> --num-eval-spk <n> --utts-per-spk <n>   # corpus size
   --configs \"<yaml...>\"            # systems (default: $configs)
   --config <yaml>                  # one system only (stages 3-7)
+  --gpus <n>                       # 0: CPU (default); 1: one GPU; n > 1: torchrun DDP
   --gen-opts \"<opts>\"              # extra local/generate.py options"
 
 . utils/parse_options.sh
 set -euo pipefail
 . utils/lib/recipe.sh    # up_to_date <output> <input>...
 [ -z "$config" ] || configs=$config
+systems=()
+for conf in $configs; do systems+=("exp/$(basename "$conf" .yaml)"); done
 
 if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
   # generate.py returns at once when $corpus/.done holds the same options.
@@ -71,15 +80,15 @@ if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
   fi
   # The corpus-independent baseline; it returns at once when its results are newer than data/.
   "$ROOT/local/baseline/mfcc_stats.sh" --nj "$nj" --cmd "$train_cmd" --mfcc-config "$mfcc_config" \
-    --vad-config "$vad_config" --chain "$baseline_chain" --trials-name mini \
-    data/train data/enroll data/test "$baseline"
+    --vad-config "$vad_config" --chain "$baseline_chain" --trials-name "${trials%%=*}" \
+    "data/$train_set" "data/$enroll_set" "data/$test_set" "$baseline"
   echo "stage 0: baseline (MFCC mean+std, cosine): $(cat "$baseline/metrics.txt")"
 fi
 
 if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
   # make_fbank.sh writes feats.scp only when every job succeeded; prepare_data.sh rebuilds the
   # data dir (dropping feats.scp) when the corpus changes, and the copies below follow it.
-  for set in train enroll test; do
+  for set in $train_set $enroll_set $test_set; do
     up_to_date "data/$set/feats.scp" data/.prepared || utils/make_fbank.sh --nj "$nj" --cmd "$train_cmd" \
       --fbank-config "$fbank_config" "data/$set" "exp/make_fbank/$set" fbank
     for name in $extra_fbank; do
@@ -110,133 +119,39 @@ if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
 fi
 
 if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
-  # One job per system, all at once: on a small CPU machine two 1-thread trainings finish sooner
-  # than two 2-thread trainings in a row. train.py resumes from the last epoch (a finished run
-  # returns at once); a changed config is refused rather than mixed into the old exp dir.
-  pids=()
-  for conf in $configs; do
-    sys=$(basename "$conf" .yaml)
-    mkdir -p "exp/$sys/log"
-    echo "stage 3: training exp/$sys with $conf (log: exp/$sys/log/train.log)"
-    OMP_NUM_THREADS=$train_threads $train_cmd "exp/$sys/log/train_job.log" \
-      python -m pytorch.bin.train --config "$conf" --exp "exp/$sys" &
-    pids+=($!)
-  done
-  failed=0
-  for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
-  [ $failed -eq 0 ] || { echo "$0: training failed; see exp/*/log/train_job.log" >&2; exit 1; }
+  # shellcheck disable=SC2086  # $configs is a list
+  utils/stages/train.sh --cmd "$train_cmd" --gpus "$gpus" --threads "$train_threads" $configs
 fi
 
 if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
-  for conf in $configs; do
-    sys=$(basename "$conf" .yaml)
-    # training writes avg.pt too; one older than an epoch is left from a killed or extended run
-    up_to_date "exp/$sys/models/avg.pt" "exp/$sys"/models/epoch_*.pt || python -m pytorch.bin.average --exp "exp/$sys"
-    up_to_date "exp/$sys/models/avg.ts.pt" "exp/$sys/models/avg.pt" || \
-      python -m pytorch.bin.export --exp "exp/$sys" --checkpoint avg --formats torchscript
-  done
-  echo "stage 4: exp/<sys>/models/avg.pt (average of the last epochs) and avg.ts.pt (TorchScript)"
+  utils/stages/export.sh "${systems[@]}"
 fi
 
 if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
-  for conf in $configs; do
-    sys=$(basename "$conf" .yaml)
-    # a system's features for every set sit next to its training dir (data/<set>, data/fbank40/<set>)
-    feats=$(dirname "$(python -m pytorch.bin.config_get "exp/$sys/config.yaml" data.train)")
-    for set in $extract_sets; do
-      out=exp/$sys/embeddings/$set
-      up_to_date "$out/xvector.scp" "exp/$sys/models/avg.pt" && continue
-      utils/extract_embeddings.sh --nj "$nj" --cmd "$cmd" "exp/$sys" "$feats/$set" "$out"
-    done
-  done
+  utils/stages/extract.sh --nj "$nj" --cmd "$cmd" --sets "$train_set $enroll_set $test_set" "${systems[@]}"
 fi
 
 if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
-  for conf in $configs; do
-    sys=$(basename "$conf" .yaml)
-    emb=exp/$sys/embeddings/train/xvector.scp
-    # cosine: centre on the training mean, length-normalise; the cohort (training-speaker means)
-    # serves AS-Norm.
-    python -m score.bin.train_backend --chain mean,lnorm --train "$emb" --utt2spk data/train/utt2spk \
-      --out "exp/$sys/backend/cosine" --cohort-out "exp/$sys/backend/cohort.scp"
-    chain=$(python -m pytorch.bin.config_get "exp/$sys/config.yaml" backend.chain)
-    python -m score.bin.train_backend --chain "$chain" --train "$emb" --utt2spk data/train/utt2spk \
-      --out "exp/$sys/backend/plda"
-  done
-  echo "stage 6: back-ends in exp/<sys>/backend/{cosine,plda}"
+  utils/stages/backend.sh --train-set "$train_set" "${systems[@]}"
 fi
 
 if [ "$stage" -le 7 ] && [ "$stop_stage" -ge 7 ]; then
-  for conf in $configs; do
-    sys=$(basename "$conf" .yaml)
-    e=exp/$sys/embeddings sc=exp/$sys/scores
-    rm -f "exp/$sys/results.tsv"    # the stage's done marker goes first, so a failure leaves none
-    plda_chain=$(python -m pytorch.bin.config_get "exp/$sys/config.yaml" backend.chain)
-    top_n=$(python -m pytorch.bin.config_get --default 300 "exp/$sys/config.yaml" backend.top_n)
-    mkdir -p "$sc"
-    python -m score.bin.score --method cosine --backend-dir "exp/$sys/backend/cosine" \
-      --enroll "$e/enroll/spk_xvector.scp" --test "$e/test/xvector.scp" --trials data/test/trials \
-      --out "$sc/test.cosine"
-    python -m score.bin.norm --method asnorm --top-n "$top_n" --cohort "exp/$sys/backend/cohort.scp" \
-      --backend-dir "exp/$sys/backend/cosine" --enroll "$e/enroll/spk_xvector.scp" \
-      --test "$e/test/xvector.scp" --scores "$sc/test.cosine" --out "$sc/test.cosine_asnorm"
-    python -m score.bin.score --method plda --backend-dir "exp/$sys/backend/plda" \
-      --enroll-spk2utt data/enroll/spk2utt --enroll "$e/enroll/spk_xvector.scp" --test "$e/test/xvector.scp" \
-      --trials data/test/trials --out "$sc/test.plda"
-    plda_name=${plda_chain//:/}                 # mean,lda:64,lnorm,plda -> mean-lda64-lnorm-plda
-    for s in "cosine cosine none" "cosine_asnorm cosine asnorm$top_n" "plda ${plda_name//,/-} none"; do
-      read -r method backend norm <<< "$s"
-      python -m score.bin.compute_metrics --trials data/test/trials --scores "$sc/test.$method" \
-        --results "exp/$sys/results.tsv" --system "$sys" --backend "$backend" --norm "$norm" \
-        --trials-name mini | sed "s/^/$sys $method: /"
-    done
-  done
+  utils/stages/score.sh --enroll-kind spk --enroll-set "$enroll_set" --test-set "$test_set" --trials "$trials" \
+    "${systems[@]}"
 fi
 
 if [ "$stage" -le 8 ] && [ "$stop_stage" -ge 8 ]; then
   # The mini corpus has no held-out dev trials to train a calibration or logistic-regression
   # fusion on, so the systems are fused by the mean of their AS-Norm scores (already on a common,
-  # cohort-normalised scale). Recipes with dev trials use `score.bin.fuse --method logreg`.
-  scores=() members=()
-  for conf in $configs; do
-    members+=("$(basename "$conf" .yaml)")
-    scores+=("exp/${members[-1]}/scores/test.cosine_asnorm")
-  done
-  if [ ${#scores[@]} -lt 2 ]; then
-    echo "stage 8: one system only, nothing to fuse"
-  else
-    mkdir -p "$fusion/scores"
-    rm -f "$fusion/results.tsv"
-    python -m score.bin.fuse --method mean --scores "${scores[@]}" --out "$fusion/scores/test.mean_asnorm"
-    python -m score.bin.compute_metrics --trials data/test/trials --scores "$fusion/scores/test.mean_asnorm" \
-      --results "$fusion/results.tsv" --system "$(basename "$fusion")" \
-      --backend "mean($(IFS=+; echo "${members[*]}"))" \
-      --norm asnorm --trials-name mini | sed "s/^/fusion: /"
-  fi
+  # cohort-normalised scale). Recipes with dev trials pass --dev-trials (logreg fusion).
+  utils/stages/fuse.sh --score cosine_asnorm --trials "$trials" --out "$fusion" "${systems[@]}"
 fi
 
 if [ "$stage" -le 9 ] && [ "$stop_stage" -ge 9 ]; then
-  results=("$baseline/results.tsv")
-  for conf in $configs; do results+=("exp/$(basename "$conf" .yaml)/results.tsv"); done
-  if [ -f "$fusion/results.tsv" ]; then results+=("$fusion/results.tsv"); fi
-  title="egs/mini: data/test/trials ($(wc -l < data/test/trials) trials)"
-  rm -f exp/RESULTS.md    # written last: a stage that fails leaves no results table
-  python -m score.bin.results_table --title "$title" "${results[@]}" > exp/RESULTS.md.tmp
-  # One DET plot per scoring method, every system on it; the baseline and the fusion on the cosine one.
-  for m in cosine cosine_asnorm plda; do
-    files=() labels=()
-    if [ $m = cosine ]; then files+=("$baseline/scores/test.cos"); labels+=(baseline_mfcc_stats); fi
-    for conf in $configs; do
-      sys=$(basename "$conf" .yaml)
-      files+=("exp/$sys/scores/test.$m"); labels+=("$sys")
-    done
-    if [ $m = cosine_asnorm ] && [ -f "$fusion/scores/test.mean_asnorm" ]; then
-      files+=("$fusion/scores/test.mean_asnorm"); labels+=("$(basename "$fusion")")
-    fi
-    python -m score.bin.plot_det --trials data/test/trials --scores "${files[@]}" --labels "${labels[@]}" \
-      --title "egs/mini: $m" --out "exp/det_$m.png"
-  done
-  mv exp/RESULTS.md.tmp exp/RESULTS.md
-  cat exp/RESULTS.md
+  with=("$baseline" "${systems[@]}")
+  if [ -f "$fusion/results.tsv" ]; then with+=("$fusion"); fi
+  # the baseline on the cosine DET plot, the fusion on the AS-Norm one
+  utils/stages/results.sh --title "egs/mini" --trials "$trials" \
+    --also "cosine=$(basename "$baseline"):cos cosine_asnorm=$(basename "$fusion"):mean_asnorm" "${with[@]}"
   echo "stage 9: exp/RESULTS.md, exp/det_{cosine,cosine_asnorm,plda}.png"
 fi

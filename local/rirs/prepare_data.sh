@@ -9,13 +9,18 @@
 # every size folder: smallroom-Room001-00001, mediumroom-Room001-00001, real-<file name>.
 # Writes wav.scp, utt2spk, spk2utt (utterance = speaker), utt2dur; built under a temp name.
 # Some real RIRs have several channels: the augmenter uses the first. Run with path.sh sourced.
+# --pointsource-noises <dir> also writes the point-source noises of pointsource_noises/noise_list as a
+# noise data dir (ids pointsource-<file name>: the files are MUSAN free-sound noises under the same
+# names, so the prefix keeps them apart from musan_noise ids).
 
 sets="smallroom mediumroom real"
+pointsource_noises=
 
 help_message="Usage: $0 [options] <RIRS_NOISES-root> <out-data-dir>
  e.g.: $0 /export/corpora/RIRS_NOISES data/rirs
 Options:
-  --sets \"<list>\"    # any of smallroom mediumroom largeroom real (default: \"$sets\")"
+  --sets \"<list>\"    # any of smallroom mediumroom largeroom real (default: \"$sets\")
+  --pointsource-noises <dir>   # also write pointsource_noises/noise_list as a noise data dir here"
 
 . "$(dirname "$0")/../../utils/parse_options.sh" || exit 1
 if [ $# -ne 2 ]; then
@@ -51,23 +56,43 @@ for set in $sets; do
       print prefix "-" id "\t" path "\t" list ":" NR }' "$list" >> "$tmp/list"
 done
 
-# Every listed file must exist; ids must be unique.
-while IFS=$'\t' read -r _ path where; do
-  [ -f "$path" ] || { echo "$0: $where: file not found: $path" >&2; exit 1; }
-done < "$tmp/list"
-sort -k1,1 "$tmp/list" > "$tmp/list.sorted"
-dup=$(cut -f1 "$tmp/list.sorted" | uniq -d | head -n 1)
-[ -z "$dup" ] || { echo "$0: RIR id $dup appears twice in the rir_lists" >&2; exit 1; }
+# <id-TAB-path-TAB-where list> <out>: every listed file must exist, ids must be unique; the data dir is
+# built under $tmp and renamed to <out>.
+write_dir() {
+  local list=$1 dest=$2 dir dup
+  while IFS=$'\t' read -r _ path where; do
+    [ -f "$path" ] || { echo "$0: $where: file not found: $path" >&2; exit 1; }
+  done < "$list"
+  sort -k1,1 "$list" > "$list.sorted"
+  dup=$(cut -f1 "$list.sorted" | uniq -d | head -n 1)
+  [ -z "$dup" ] || { echo "$0: id $dup appears twice in the lists" >&2; exit 1; }
+  dir=$(mktemp -d "$tmp/data.XXXXXX")
+  awk -F'\t' '{print $1, $2}' "$list.sorted" > "$dir/wav.scp"
+  awk -F'\t' '{print $1, $1}' "$list.sorted" > "$dir/utt2spk"
+  cp "$dir/utt2spk" "$dir/spk2utt"
+  python -m pytorch.bin.get_utt2dur "$dir"
+  if [ -x "$(dirname "$0")/../../utils/validate_data_dir.sh" ]; then
+    "$(dirname "$0")/../../utils/validate_data_dir.sh" --no-feats --no-text "$dir"
+  fi
+  mkdir -p "$(dirname "$dest")"
+  rm -rf "$dest"
+  mv "$dir" "$dest"
+}
 
-dir=$tmp/data
-mkdir -p "$dir"
-awk -F'\t' '{print $1, $2}' "$tmp/list.sorted" > "$dir/wav.scp"
-awk -F'\t' '{print $1, $1}' "$tmp/list.sorted" > "$dir/utt2spk"
-cp "$dir/utt2spk" "$dir/spk2utt"
-python -m pytorch.bin.get_utt2dur "$dir"
-if [ -x "$(dirname "$0")/../../utils/validate_data_dir.sh" ]; then
-  "$(dirname "$0")/../../utils/validate_data_dir.sh" --no-feats --no-text "$dir"
+if [ -n "$pointsource_noises" ]; then
+  list=$root/pointsource_noises/noise_list
+  [ -f "$list" ] || { echo "$0: $list not found (is $root a RIRS_NOISES tree?)" >&2; exit 1; }
+  # noise_list: `--noise-id <id> --noise-type point-source [--bg-fg-type ..] <path relative to RIRS_NOISES/..>`
+  awk -v root="$root" -v list="$list" 'NF {
+      rel = $NF
+      if (rel !~ /\.wav$/) { printf "%s:%d: expected a .wav path as the last field, got %s\n", list, NR, rel > "/dev/stderr"; exit 1 }
+      sub(/^[^\/]*\//, "", rel)
+      n = split(rel, parts, "/"); id = parts[n]; sub(/\.wav$/, "", id)
+      print "pointsource-" id "\t" root "/" rel "\t" list ":" NR }' "$list" > "$tmp/noises"
 fi
-rm -rf "$out"
-mv "$dir" "$out"
+write_dir "$tmp/list" "$out"
 echo "$0: $out: $(wc -l < "$out/wav.scp") RIRs ($sets)"
+if [ -n "$pointsource_noises" ]; then
+  write_dir "$tmp/noises" "$pointsource_noises"
+  echo "$0: $pointsource_noises: $(wc -l < "$pointsource_noises/wav.scp") point-source noises"
+fi

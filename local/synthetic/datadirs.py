@@ -4,6 +4,9 @@
 
 Writes, sorted with LC_ALL=C order and with absolute wav paths:
   train/ enroll/ test/        wav.scp utt2spk spk2utt utt2dur utt2genre; test/trials
+  test_corrupt/               (when the corpus has meta/corrupt.tsv) test/ under held-out noises and
+                              rooms: the same utterance ids, speakers, genres and trials, plus
+                              utt2corruption (`utt noise|music|babble|reverb|reverb+noise`)
   spoof_{train,dev,eval}/     the same + utt2attack (`utt bonafide|A0x`); utt2spk = claimed speaker.
                               Bona fide: 3 train utterances of each spoof_train speaker; all test
                               utterances of the dev/eval-half speakers
@@ -94,6 +97,15 @@ def prepare(corpus: str, out: str) -> list[str]:
         _datadir(out, name, by_set[name], corpus, genre_attack(by_set[name], False))
         names.append(name)
     _copy_list(os.path.join(corpus, "lists", "trials"), os.path.join(out, "test"))
+    corrupt_tsv = os.path.join(corpus, "meta", "corrupt.tsv")
+    if os.path.exists(corrupt_tsv):
+        genre = {r["utt"]: r["genre"] for r in by_set["test"]}
+        rows = _read_tsv(corrupt_tsv, ["utt", "spk", "corruption", "samples", "path"])
+        _datadir(out, "test_corrupt", rows, corpus,
+                 {"utt2genre": [f"{r['utt']} {genre[r['utt']]}" for r in rows],
+                  "utt2corruption": [f"{r['utt']} {r['corruption']}" for r in rows]})
+        _copy_list(os.path.join(corpus, "lists", "trials"), os.path.join(out, "test_corrupt"))
+        names.append("test_corrupt")
 
     for part, bona_set in (("train", "train"), ("dev", "test"), ("eval", "test")):
         spoofs = by_set[f"spoof_{part}"]

@@ -6,6 +6,8 @@
                       spoof_train spoof_dev spoof_eval; attack: bonafide or A01..)
   meta/mixtures.tsv   utt set spk1 spk2 samples overlap sir_db s1_start s1_end s2_start s2_end
                       path s1_path s2_path   (times in seconds)
+  meta/corrupt.tsv    utt spk corruption samples path   (the test set under held-out noises and rooms;
+                      written when the corpus has one, see corrupt.py)
   lists/trials, lists/sasv_dev.trials, lists/sasv_eval.trials
 Paths are relative to the corpus directory. Tab-separated with a header line.
 """
@@ -47,6 +49,9 @@ def write_metadata(plan: Plan, root: str) -> None:
     _tsv(os.path.join(meta, "mixtures.tsv"),
          ["utt", "set", "spk1", "spk2", "samples", "overlap", "sir_db", "s1_start", "s1_end", "s2_start",
           "s2_end", "path", "s1_path", "s2_path"], mrows)
+    if plan.corrupts:
+        _tsv(os.path.join(meta, "corrupt.tsv"), ["utt", "spk", "corruption", "samples", "path"],
+             [[c.clean.utt, c.clean.spk, c.kind, c.clean.n, c.path] for c in plan.corrupts])
     for name, trials in plan.trials.items():
         with atomic_write(os.path.join(root, "lists", name if name == "trials" else f"{name}.trials")) as f:
             f.writelines(f"{e} {t} {lab}\n" for e, t, lab in trials)

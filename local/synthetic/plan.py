@@ -12,13 +12,14 @@ import numpy as np
 
 from local.synthetic.attacks import EVAL_ATTACKS, TRAIN_ATTACKS
 from local.synthetic.augsets import AugFile, aug_files
+from local.synthetic.corrupt import KINDS as CORRUPTIONS
 from local.synthetic.genres import GENRE_NAMES
 from local.synthetic.mixtures import place
 from local.synthetic.sessions import Session, SessionSpread, sample_session
 from local.synthetic.speak import n_samples
 from local.synthetic.voices import SR, Voice, sample_voice
 
-STREAMS = {"plan": 0, "utt": 1, "spoof": 2, "mix": 3, "aug": 4}
+STREAMS = {"plan": 0, "utt": 1, "spoof": 2, "mix": 3, "aug": 4, "corrupt": 5}
 GENRE_P = {"speech": 0.4, "interview": 0.25, "vlog": 0.2, "singing": 0.15}
 
 
@@ -38,6 +39,7 @@ class CorpusOptions:
     speaker_spread: float = 1.0     # between-speaker variability scale
     session_spread: float = 1.0     # between-session variability scale
     augsets: bool = True
+    corrupt_test: bool = True       # wav_corrupt/: the test set under held-out noises and rooms
 
     def check(self) -> None:
         if self.num_train_spk < 2 or self.num_eval_spk < 4:
@@ -117,6 +119,16 @@ class AugJob:
     stream: str = "aug"
 
 
+@dataclass(frozen=True)
+class CorruptJob:
+    index: int
+    clean: UttJob                    # the test utterance, rendered again from its own generator
+    kind: str                        # one of corrupt.KINDS
+    seed: int                        # the corpus seed (the clean rendering needs it)
+    path: str
+    stream: str = "corrupt"
+
+
 @dataclass
 class Plan:
     opts: CorpusOptions
@@ -126,9 +138,10 @@ class Plan:
     mixes: list[MixJob]
     augs: list[AugJob]
     trials: dict[str, list[tuple[str, str, str]]]
+    corrupts: list[CorruptJob] = field(default_factory=list)
 
     def jobs(self) -> list:
-        return [*self.utts, *self.spoofs, *self.mixes, *self.augs]
+        return [*self.utts, *self.spoofs, *self.mixes, *self.augs, *self.corrupts]
 
 
 def _dur(rng: np.random.Generator, o: CorpusOptions) -> int:
@@ -205,7 +218,11 @@ def make_plan(o: CorpusOptions) -> Plan:
                                 float(rng.uniform(-5, 5)), sess, (f"{d}.wav", f"{d}-s1.wav", f"{d}-s2.wav")))
 
     augs = [AugJob(i, f, f.rel) for i, f in enumerate(aug_files())] if o.augsets else []
-    return Plan(o, speakers, utts, spoofs, mixes, augs, make_trials(utts, spoofs, n_dev, eval_spk))
+    # Every kind of corruption in turn, so each test speaker meets each kind twice (10 test utts).
+    tests = [u for u in utts if u.set == "test"] if o.corrupt_test else []
+    corrupts = [CorruptJob(i, u, CORRUPTIONS[i % len(CORRUPTIONS)], o.seed, f"wav_corrupt/{u.spk}/{u.utt}.wav")
+                for i, u in enumerate(tests)]
+    return Plan(o, speakers, utts, spoofs, mixes, augs, make_trials(utts, spoofs, n_dev, eval_spk), corrupts)
 
 
 def make_trials(utts: list[UttJob], spoofs: list[SpoofJob], n_dev: int,

@@ -10,10 +10,11 @@ import soundfile as sf
 from common.io import atomic_write
 from local.synthetic.attacks import ATTACKS
 from local.synthetic.augsets import render_aug
+from local.synthetic.corrupt import corrupt
 from local.synthetic.genres import GENRES
 from local.synthetic.mixtures import mix
 from local.synthetic.noises import NOISES
-from local.synthetic.plan import STREAMS, AugJob, MixJob, SpoofJob, UttJob
+from local.synthetic.plan import STREAMS, AugJob, CorruptJob, MixJob, SpoofJob, UttJob
 from local.synthetic.sessions import record
 from local.synthetic.speak import n_samples, speak
 from local.synthetic.voices import HOP, SR, sample_voice
@@ -64,8 +65,14 @@ def render_augfile(job: AugJob, rng: np.random.Generator) -> dict[str, np.ndarra
     return {job.path: render_aug(job.file, rng)}
 
 
+def render_corrupt(job: CorruptJob, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    clean = render_utt(job.clean, np.random.default_rng([job.seed, STREAMS["utt"], job.clean.index]))
+    return {job.path: corrupt(clean[job.clean.path], job.kind, rng)}
+
+
 RENDERERS: dict[type, Callable[[object, np.random.Generator], dict[str, np.ndarray]]] = {
     UttJob: render_utt, SpoofJob: render_spoof, MixJob: render_mix, AugJob: render_augfile,
+    CorruptJob: render_corrupt,
 }
 
 

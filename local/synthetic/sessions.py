@@ -81,13 +81,18 @@ def active_power(x: np.ndarray) -> float:
     return float(p[keep].mean()) + 1e-12
 
 
+def reverberate(x: np.ndarray, rir: np.ndarray) -> np.ndarray:
+    """x convolved with a room impulse response (direct path at sample 0), cut to len(x)."""
+    n = len(x)
+    return np.fft.irfft(np.fft.rfft(x, n + len(rir)) * np.fft.rfft(rir, n + len(rir)))[:n]
+
+
 def record(x: np.ndarray, s: Session, rng: np.random.Generator, backing: np.ndarray | None = None,
            backing_snr_db: float = 15.0) -> np.ndarray:
     """Room, then background (backing track + session noise at its SNR), then EQ, then gain."""
     n = len(x)
     if s.rt60 > 0:
-        rir = room_impulse_response(np.random.default_rng(s.rir_seed), s.rt60, s.drr_db)
-        x = np.fft.irfft(np.fft.rfft(x, n + len(rir)) * np.fft.rfft(rir, n + len(rir)))[:n]
+        x = reverberate(x, room_impulse_response(np.random.default_rng(s.rir_seed), s.rt60, s.drr_db))
     p = active_power(x)
     if backing is not None:
         x = x + backing[:n] * np.sqrt(p * 10 ** (-backing_snr_db / 10) / (np.mean(backing ** 2) + 1e-12))

@@ -34,14 +34,15 @@ from common.io import read_kv, write_kv
 from common.registry import build_options
 from pytorch.config import load_config
 from pytorch.data.datadir import DataDir
-from pytorch.data.extraction import count_chunks, extract_embeddings, feats_source, wave_source
+from pytorch.data.extraction import count_chunks, extract_embeddings, feats_source, long_utterances, wave_source
 from pytorch.data.options import DataOptions, ExtractOptions
 from pytorch.data.xvectors import speaker_means
 
 PROG = "extract"
 log = logging.getLogger(PROG)
 SOURCES = {"feats": lambda dd, data, use_vad, cfg: feats_source(dd, use_vad, data.cmn_window),
-           "wave": lambda dd, data, use_vad, cfg: wave_source(dd, cfg.get("features"))}
+           "wave": lambda dd, data, use_vad, cfg: wave_source(dd, cfg.get("features")),
+           "mixture": lambda dd, data, use_vad, cfg: wave_source(dd, cfg.get("features"))}
 
 
 def load_model(exp: str, checkpoint: str, device: str) -> torch.nn.Module:
@@ -50,6 +51,20 @@ def load_model(exp: str, checkpoint: str, device: str) -> torch.nn.Module:
     from pytorch.inference import prepare_for_inference
     from pytorch.training.checkpoint import load_model as load
     return prepare_for_inference(load(exp, checkpoint).to(device).eval())
+
+
+def load_chunked_model(exp: str, checkpoint: str, device: str) -> torch.nn.Module | None:
+    """The model for long utterances (pytorch.chunked needs the eager BN-folded module, for its
+    hooks), or None with a warning when the model cannot run chunk by chunk exactly."""
+    from pytorch.chunked import supports_long
+    from pytorch.inference import prepare_for_inference
+    from pytorch.training.checkpoint import load_model as load
+    base = load(exp, checkpoint).to(device).eval()
+    if not supports_long(base):
+        log.warning("%s cannot run chunk by chunk exactly (pytorch.chunked); long utterances are "
+                    "extracted whole", type(base).__name__)
+        return None
+    return prepare_for_inference(base, script=False)
 
 
 def write_speaker_means(data: DataDir, emb: dict[str, np.ndarray], out: Path) -> int:
@@ -70,12 +85,16 @@ def run_extract(args: argparse.Namespace) -> None:
     dd = DataDir(args.data)
     use_vad = data_opts.use_vad if opts.use_vad is None else opts.use_vad
     src = SOURCES[data_opts.mode](dd, data_opts, use_vad, cfg)
-    model = load_model(args.exp, args.checkpoint, device)
+    long = long_utterances(src, max_chunk, args.long_chunk_frames)
+    chunked = load_chunked_model(args.exp, args.checkpoint, device) if long else None
+    # When every utterance is long the scripted model is not needed (one copy of the weights less).
+    model = chunked if chunked is not None and len(long) == len(src.utts) else load_model(args.exp, args.checkpoint,
+                                                                                          device)
     out = Path(args.out)
     with tqdm(total=count_chunks(src, max_chunk), desc=f"{PROG} {dd.path.name}", unit="chunk",
               disable=None) as bar:
         emb, frames = extract_embeddings(model, src, max_chunk, batch_size, device, data_opts.chunk_cmn,
-                                         bar.update)
+                                         bar.update, chunked, args.long_chunk_frames)
     n = write_embeddings(src.utts, emb, out / "xvector.ark", out / "xvector.scp")
     write_kv(out / "utt2num_frames", zip(src.utts, frames.tolist()))
     log.info("wrote %d embeddings (dim %d) to %s/xvector.scp", n, emb.shape[1], out)
@@ -114,6 +133,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-chunk-frames", type=int, default=None,
                     help="0: whole utterances (default: config)")
     ap.add_argument("--batch-size", type=int, default=None, help="chunks per forward pass (default: config)")
+    ap.add_argument("--long-chunk-frames", type=int, default=3000,
+                    help="with whole utterances, one longer than this runs this many frames at a time, with "
+                         "the same embedding and memory bounded by the chunk (pytorch.chunked); 0: off")
     ap.add_argument("--device", choices=("cpu", "cuda"), default=None)
     ap.add_argument("--num-threads", type=int, default=0, help="torch CPU threads (0: torch default)")
     add_bool(ap, "--speaker-means", True, "also write spk_xvector.{ark,scp} (split jobs leave it to --merge)")

@@ -23,6 +23,7 @@ from common.errors import ConfigError
 from common.registry import build_options
 from pytorch.data.datadir import DataDir
 from pytorch.data.feats_dataset import build_feats_dataset
+from pytorch.data.mixture_dataset import build_mixture_dataset
 from pytorch.data.options import DataOptions, SpecAugOptions, augment_options, loader_options
 from pytorch.data.samplers import RandomBatchSampler, SpeakerBalancedBatchSampler
 from pytorch.data.speakers import check_known_speakers, train_speakers
@@ -32,8 +33,8 @@ from pytorch.data.wave_dataset import build_wave_dataset
 
 
 def collate(items: list[dict]) -> dict[str, torch.Tensor]:
-    """Stack equal-length samples: feats [B, T, F] or wave [B, N], label [B], seed [B], index [B]
-    (the dataset index, which `TrainData.utt_ids` names)."""
+    """Stack equal-length samples: feats [B, T, F] or wave [B, N], label [B] (or [B, N]: N speakers per
+    mixture), seed [B], index [B] (the dataset index, which `TrainData.utt_ids` names)."""
     key = "feats" if "feats" in items[0] else "wave"
     return {key: torch.stack([it[key] for it in items]),
             **{k: torch.tensor([it[k] for it in items], dtype=torch.int64)
@@ -87,7 +88,8 @@ class TrainData:
         return feats.float(), labels
 
 
-MODES: dict[str, Callable[..., TrainSet]] = {"feats": build_feats_dataset, "wave": build_wave_dataset}
+MODES: dict[str, Callable[..., TrainSet]] = {"feats": build_feats_dataset, "wave": build_wave_dataset,
+                                             "mixture": build_mixture_dataset}
 
 
 def build_train_data(cfg: dict, split: str = "train", rank: int = 0, world_size: int = 1) -> TrainData:

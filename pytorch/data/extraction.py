@@ -22,9 +22,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from common.errors import AsvError, FormatError
+from common.errors import AsvError, ConfigError, FormatError
+from pytorch.chunked import embed_long
 from pytorch.data.audio import read_range, wave_entries
-from pytorch.data.chunks import cmn, sliding_cmn
+from pytorch.data.chunks import cmn, read_voiced, sliding_cmn
 from pytorch.data.datadir import DataDir, load_vad, voiced_counts
 from pytorch.data.featreader import FeatReader
 from pytorch.features import from_config
@@ -46,6 +47,9 @@ class InputSource:
     utts: list[str]
     lengths: dict[str, int]
     load: Callable[[str], np.ndarray]
+    # read(u, start, length) = load(u)[start:start + length] without loading the rest (long
+    # recordings in bounded memory); None where a frame depends on the whole utterance.
+    read: Callable[[str, int, int], np.ndarray] | None = None
 
 
 def feats_source(dd: DataDir, use_vad: bool, cmn_window: int = 0) -> InputSource:
@@ -75,7 +79,13 @@ def feats_source(dd: DataDir, use_vad: bool, cmn_window: int = 0) -> InputSource
             log.warning("%s: no voiced frame, using all %d frames", utt, mat.shape[0])
             return mat
         return mat[mask]
-    return InputSource(dd.utts, lengths, load)
+
+    def read(utt: str, start: int, length: int) -> np.ndarray:
+        mask = load_vad(vad[utt], utt, str(dd.file("vad.scp"))) if vad is not None else None
+        if mask is not None and not mask.any():
+            mask = None                 # as load(): all frames when none is voiced
+        return read_voiced(reader, utt, infos[utt], mask, start, min(length, lengths[utt] - start))
+    return InputSource(dd.utts, lengths, load, read if cmn_window <= 0 else None)
 
 
 def wave_source(dd: DataDir, features_cfg: dict | None) -> InputSource:
@@ -93,20 +103,30 @@ def wave_source(dd: DataDir, features_cfg: dict | None) -> InputSource:
         wave = read_range(e.rspec, e.offset, e.num_samples, utt, rate)
         with torch.no_grad():
             return fbank(torch.from_numpy(wave * 32768.0)).numpy()
-    return InputSource(dd.utts, lengths, load)
+
+    def read(utt: str, start: int, length: int) -> np.ndarray:
+        # With snip_edges, frame f is samples [f * shift, f * shift + size): a range of frames
+        # needs only its own samples and gives the same numbers as the whole signal.
+        e, shift, size = entries[utt], fbank.opts.window_shift, fbank.opts.window_size
+        length = min(length, lengths[utt] - start)
+        wave = read_range(e.rspec, e.offset + start * shift, (length - 1) * shift + size, utt, rate)
+        with torch.no_grad():
+            return fbank(torch.from_numpy(wave * 32768.0)).numpy()
+    return InputSource(dd.utts, lengths, load, read if fbank.opts.snip_edges else None)
 
 
 def count_chunks(src: InputSource, max_chunk: int) -> int:
     return sum(len(chunk_starts(src.lengths[u], max_chunk)) for u in src.utts)
 
 
-def _batches(src: InputSource, max_chunk: int, batch_size: int, apply_cmn: bool
+def _batches(src: InputSource, max_chunk: int, batch_size: int, apply_cmn: bool, skip: frozenset[int] = frozenset()
              ) -> Iterator[tuple[np.ndarray, list[int]]]:
     """(chunks [B, T, F], utterance index of each chunk), equal T within a batch, longest first.
 
     Utterances are visited longest first; a bucket of one length is flushed when full or when no
     later utterance can add to it (memory stays bounded by the open buckets)."""
-    order = sorted(range(len(src.utts)), key=lambda i: (-src.lengths[src.utts[i]], src.utts[i]))
+    order = sorted((i for i in range(len(src.utts)) if i not in skip),
+                   key=lambda i: (-src.lengths[src.utts[i]], src.utts[i]))
     buckets: dict[int, tuple[list[np.ndarray], list[int]]] = {}
     for i in order:
         utt = src.utts[i]
@@ -133,17 +153,62 @@ def _batches(src: InputSource, max_chunk: int, batch_size: int, apply_cmn: bool
         yield np.stack(buckets[t][0]), buckets[t][1]
 
 
+def long_utterances(src: InputSource, max_chunk_frames: int, long_frames: int) -> list[int]:
+    """Indices of the utterances that extract_embeddings runs chunk by chunk (pytorch.chunked)."""
+    if long_frames <= 0 or max_chunk_frames > 0 or src.read is None:
+        return []
+    return [i for i, u in enumerate(src.utts) if src.lengths[u] > long_frames]
+
+
+def _embed_long(model: torch.nn.Module, src: InputSource, utt: str, chunk: int, device: torch.device | str,
+                apply_cmn: bool) -> np.ndarray:
+    """One long utterance through pytorch.chunked.embed_long: the CMN mean (float64) is one pass
+    over the features first; each range is checked for NaN/inf as it is read."""
+    n = src.lengths[utt]
+
+    def raw(a: int, b: int) -> np.ndarray:
+        mat = src.read(utt, a, b - a)
+        if mat.shape[0] != b - a:
+            raise FormatError(f"utterance {utt!r}: frames [{a}, {b}) gave {mat.shape[0]} rows; its length "
+                              f"is {n} frames (recompute utt2num_frames/utt2dur or the features)")
+        if not np.isfinite(mat).all():
+            raise FormatError(f"utterance {utt!r}: input frames in [{a}, {b}) hold NaN or inf; recompute its "
+                              "features or remove it from the data dir")
+        return mat
+    mean = 0.0
+    if apply_cmn:
+        mean = sum(raw(a, min(a + chunk, n)).sum(axis=0, dtype=np.float64) for a in range(0, n, chunk)) / n
+        mean = mean.astype(np.float32)
+    emb = embed_long(model, lambda a, b: torch.from_numpy(raw(a, b) - mean).to(device), n, chunk)
+    emb = emb.float().cpu().numpy().astype(np.float64)[0]
+    if not np.isfinite(emb).all():
+        raise AsvError(f"utterance {utt!r}: the model gave a NaN or inf embedding from finite input; "
+                       "the checkpoint's weights may hold NaN (see the training log)")
+    return emb
+
+
 def extract_embeddings(model: torch.nn.Module, src: InputSource, max_chunk_frames: int = 0,
                        batch_size: int = 16, device: torch.device | str = "cpu", apply_cmn: bool = True,
-                       progress: Callable[[int], None] | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """-> (embeddings [N, D] float32 in src.utts order, frames used per utterance [N])."""
+                       progress: Callable[[int], None] | None = None, long_model: torch.nn.Module | None = None,
+                       long_frames: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """-> (embeddings [N, D] float32 in src.utts order, frames used per utterance [N]).
+
+    With `long_model` (the eager model of `model`, see pytorch.chunked) and whole utterances
+    (max_chunk_frames 0), an utterance longer than `long_frames` is run `long_frames` frames at a
+    time with the exact chunked computation, so memory does not grow with its length.
+
+    A multi-identity model (MIRNet, [B, K, D] out) gives the K embeddings of an utterance concatenated
+    [K*D] (score.overlap splits them); they come in no fixed order, so its chunks cannot be averaged."""
     sums: np.ndarray | None = None
     counts = np.zeros(len(src.utts), dtype=np.int64)
     frames = np.zeros(len(src.utts), dtype=np.int64)
+    long = long_utterances(src, max_chunk_frames, long_frames) if long_model is not None else []
     model.eval()
     with torch.inference_mode():
-        for chunks, owners in _batches(src, max_chunk_frames, batch_size, apply_cmn):
+        for chunks, owners in _batches(src, max_chunk_frames, batch_size, apply_cmn, frozenset(long)):
             emb = model(torch.from_numpy(chunks).to(device)).float().cpu().numpy().astype(np.float64)
+            multi = emb.ndim == 3
+            emb = emb.reshape(emb.shape[0], -1)
             finite = np.isfinite(emb).all(axis=1)
             if not finite.all():
                 utt = src.utts[owners[int(np.flatnonzero(~finite)[0])]]
@@ -154,8 +219,20 @@ def extract_embeddings(model: torch.nn.Module, src: InputSource, max_chunk_frame
             idx = np.asarray(owners)
             np.add.at(sums, idx, emb)
             np.add.at(counts, idx, 1)
+            if multi and counts[idx].max() > 1:
+                raise ConfigError("a multi-identity model's embeddings come in no fixed order, so the "
+                                  "embeddings of an utterance's chunks cannot be averaged; set "
+                                  "extract.max_chunk_frames: 0 (whole utterances)")
             if progress:
                 progress(len(owners))
+        for i in long:
+            emb = _embed_long(long_model, src, src.utts[i], long_frames, device, apply_cmn)
+            if sums is None:
+                sums = np.zeros((len(src.utts), emb.shape[0]), dtype=np.float64)
+            sums[i] += emb
+            counts[i] += 1
+            if progress:
+                progress(1)
     for i, u in enumerate(src.utts):
         frames[i] = src.lengths[u]
     if sums is None:

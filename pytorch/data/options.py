@@ -124,7 +124,8 @@ def augment_options(section: Mapping[str, Any] | None) -> AugmentOptions:
 class DataOptions:
     train: str | None = None
     valid: str | None = None
-    mode: str = "feats"              # feats: feats.scp chunks; wave: wav.scp + on-the-fly fbank
+    mode: str = "feats"              # feats: feats.scp chunks; wave: wav.scp + on-the-fly fbank;
+                                     # mixture: wave-mode speakers mixed on the fly (multi-identity models)
     num_frames: int = 200            # chunk length in frames
     min_frames: int = 0              # drop utterances with fewer (voiced) frames
     short_utt: str = "repeat"        # utterances shorter than a chunk: repeat, or concat same-speaker clips
@@ -136,8 +137,10 @@ class DataOptions:
     use_vad: bool = True             # feats mode: select voiced frames when vad.scp exists (wave: no VAD)
     fbank_on: str = "cpu"            # wave mode: fbank in DataLoader workers (cpu) or in to_features (device)
     allow_truncated_audio: bool = False  # wave mode: a file shorter than its header says warns, not fails
+    mix_speakers: int = 2            # mixture mode: speakers per on-the-fly mixture (new pairs every epoch)
+    mix_sir: list[float] = field(default_factory=lambda: [0.0, 0.0])  # mixture mode: SIR range (dB)
 
-    _choices = {"mode": ("feats", "wave"), "short_utt": ("repeat", "concat"),
+    _choices = {"mode": ("feats", "wave", "mixture"), "short_utt": ("repeat", "concat"),
                 "sampler": ("random", "speaker_balanced"), "fbank_on": ("cpu", "device")}
 
     def check(self, where: str) -> None:
@@ -151,6 +154,9 @@ class DataOptions:
         if self.cmn_window > 0 and not self.cmn:
             raise ConfigError(f"{where}.cmn_window: {self.cmn_window} needs cmn: true (it picks the kind of "
                               "CMN); set cmn_window: 0 or cmn: true")
+        if self.mode == "mixture" and self.mix_speakers < 2:
+            raise ConfigError(f"{where}.mix_speakers: a mixture has at least 2 speakers, got {self.mix_speakers!r}")
+        _range(self.mix_sir, where, "mix_sir")
         if self.cmn_window > 0 and self.mode != "feats":
             raise ConfigError(f"{where}.cmn_window: sliding CMN needs whole utterances, i.e. mode: feats "
                               "(wave mode crops raw audio); set cmn_window: 0")

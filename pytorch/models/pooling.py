@@ -132,18 +132,24 @@ class ASP(nn.Module):
         self.attn2 = nn.Conv1d(hidden, in_dim if channel_wise else 1, 1)
         self.out_dim = 2 * in_dim
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.global_context:
+    def logits(self, x: torch.Tensor, context: tuple[torch.Tensor, torch.Tensor] | None) -> torch.Tensor:
+        """Attention logits [B, C or 1, T]; `context` is the (mean, std) of the global context,
+        given separately so that pytorch.chunked can pass that of a whole recording."""
+        if context is not None:
             # attn1 on [x; mean; std] repeated over time = attn1_x(x) + (W_mu mean + W_sd std):
             # the same numbers as concatenating, with a third of the MACs and no 3C x T tensor.
             c = x.shape[1]
-            mu, sd = self.context_stats(x)
+            mu, sd = context
             wgt = self.attn1.weight[:, :, 0]
             ctx = mu @ wgt[:, c:2 * c].t() + sd @ wgt[:, 2 * c:].t()
             h = F.conv1d(x, self.attn1.weight[:, :c], self.attn1.bias) + ctx.unsqueeze(-1)
         else:
             h = self.attn1(x)
-        w = torch.softmax(self.attn2(torch.tanh(h)), dim=-1)
+        return self.attn2(torch.tanh(h))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        context = self.context_stats(x) if self.global_context else None
+        w = torch.softmax(self.logits(x, context), dim=-1)
         mu, sd = self.stats(x, w)
         return torch.cat([mu, sd], dim=1)
 

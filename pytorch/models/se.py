@@ -19,10 +19,13 @@ class SE2d(nn.Module):
         self.fc1 = nn.Linear(channels, hidden)
         self.fc2 = nn.Linear(hidden, channels)
 
+    def scale(self, mean: torch.Tensor) -> torch.Tensor:
+        """Channel weights [B, C] from the map's mean over frequency and time (pytorch.chunked
+        computes that mean over chunks of a long recording)."""
+        return torch.sigmoid(self.fc2(torch.relu(self.fc1(mean))))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        s = x.mean(dim=(2, 3))
-        s = torch.sigmoid(self.fc2(torch.relu(self.fc1(s))))
-        return x * s[:, :, None, None]
+        return x * self.scale(x.mean(dim=(2, 3)))[:, :, None, None]
 
 
 class SE1d(nn.Module):
@@ -34,10 +37,12 @@ class SE1d(nn.Module):
         self.fc1 = nn.Linear(channels, bottleneck)
         self.fc2 = nn.Linear(bottleneck, channels)
 
+    def scale(self, mean: torch.Tensor) -> torch.Tensor:
+        """Channel weights [B, C] from the sequence's mean over time."""
+        return torch.sigmoid(self.fc2(torch.relu(self.fc1(mean))))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        s = x.mean(dim=2)
-        s = torch.sigmoid(self.fc2(torch.relu(self.fc1(s))))
-        return x * s[:, :, None]
+        return x * self.scale(x.mean(dim=2))[:, :, None]
 
 
 def conv_bn2d(cin: int, cout: int, kernel: int, stride: int = 1, groups: int = 1) -> nn.Sequential:

@@ -74,6 +74,13 @@ class StepContext:
     step: int = 0                      # optimiser steps done, over all epochs and stages
 
 
+def hits(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Correctly classified samples: logits [B, C] with labels [B], or [B, C, N] with labels [B, N]
+    (N speakers per sample, e.g. the PIT loss), where each label counts 1/N."""
+    hit = (logits.argmax(dim=1) == labels).double()
+    return hit.reshape(hit.shape[0], -1).mean(dim=1).sum()
+
+
 def _lr(optimizer: torch.optim.Optimizer) -> float:
     return optimizer.param_groups[0]["lr"]
 
@@ -86,7 +93,7 @@ def train_epoch(ctx: StepContext, data: Any, epoch: int, progress: Progress | No
     n = len(data.loader)
     device = ctx.dist.device
     loss_sum = torch.zeros((), dtype=torch.float64, device=device)
-    correct = torch.zeros((), dtype=torch.int64, device=device)
+    correct = torch.zeros((), dtype=torch.float64, device=device)
     nonfinite = torch.zeros((), dtype=torch.bool, device=device)
     # Per step since the last check: (dataset indices, finite-input flag per sample), kept on the
     # device so that no step waits for the GPU; read only when the loss turned out non-finite.
@@ -118,7 +125,7 @@ def train_epoch(ctx: StepContext, data: Any, epoch: int, progress: Progress | No
         ctx.step += 1
         b = labels.shape[0]
         loss_sum += loss.detach().double() * b
-        correct += (logits.detach().argmax(dim=1) == labels).sum()
+        correct += hits(logits.detach(), labels)
         count += b
         need_log = ctx.step % ctx.log_interval == 0
         need_bar = hasattr(batches, "set_postfix") and (i % 10 == 0 or i == n - 1)
@@ -180,7 +187,7 @@ def validate(ctx: StepContext, data: Any) -> EpochStats:
             feats, labels = data.to_features(batch, device)
             loss, logits = ctx.core(feats, labels)     # no DDP sync needed without backward
             loss_sum += loss.item() * labels.shape[0]
-            correct += int((logits.argmax(dim=1) == labels).sum())
+            correct += float(hits(logits, labels))
             count += labels.shape[0]
     finally:
         ctx.core.loss.set_margin(margin)

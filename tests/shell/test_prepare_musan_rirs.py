@@ -170,3 +170,18 @@ def test_rirs_dir_has_small_medium_and_real_rirs(tmp_path):
     p = _run(ROOT / "local/rirs/prepare_data.sh", rirs, tmp_path / "bad", check=False)
     assert p.returncode != 0 and "mediumroom/rir_list:4" in p.stderr and "Room002-00002.wav" in p.stderr
     assert not (tmp_path / "bad").exists()
+
+
+def test_rirs_pointsource_noises(tmp_path):
+    rirs = _rirs(tmp_path / "corpora")
+    _run(ROOT / "local/rirs/prepare_data.sh", "--sets", "smallroom", "--pointsource-noises",
+         tmp_path / "data" / "rirs_noises", rirs, tmp_path / "data" / "rirs")
+    wav = read_kv(tmp_path / "data" / "rirs_noises" / "wav.scp")
+    # Prefixed: the file names are MUSAN's free-sound names (data_formats.md §9.1).
+    assert list(wav) == ["pointsource-noise-free-sound-0000"]
+    assert wav["pointsource-noise-free-sound-0000"].endswith("RIRS_NOISES/pointsource_noises/noise-free-sound-0000.wav")
+    assert len(read_kv(tmp_path / "data" / "rirs" / "wav.scp")) == 4
+    (rirs / "pointsource_noises" / "noise-free-sound-0000.wav").unlink()
+    p = _run(ROOT / "local/rirs/prepare_data.sh", "--pointsource-noises", tmp_path / "n2", rirs, tmp_path / "r2",
+             check=False)
+    assert p.returncode != 0 and "pointsource_noises/noise_list:1" in p.stderr and not (tmp_path / "n2").exists()

@@ -4,10 +4,12 @@ from __future__ import annotations
 import os
 import subprocess
 
+import numpy as np
 import pytest
 import soundfile as sf
 
 from local.synthetic.attacks import EVAL_ATTACKS, TRAIN_ATTACKS
+from local.synthetic.corrupt import KINDS
 from local.synthetic.datadirs import prepare
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
@@ -30,7 +32,7 @@ def _lines(path: str) -> list[str]:
         return f.read().splitlines()
 
 
-DIRS = ["train", "enroll", "test", "spoof_train", "spoof_dev", "spoof_eval", "mix_train", "mix_test"]
+DIRS = ["train", "enroll", "test", "test_corrupt", "spoof_train", "spoof_dev", "spoof_eval", "mix_train", "mix_test"]
 
 
 @pytest.mark.parametrize("name", DIRS)
@@ -78,6 +80,20 @@ def test_trials_reference_existing_ids_and_cross_sessions(data):
     enroll_utts = {u for us in enroll.values() for u in us}
     assert all(u.split("-")[2] == "00" for u in enroll_utts)
     assert all(t.split("-")[2] != "00" for _, t, _ in trials)
+
+
+def test_test_corrupt_mirrors_test_with_other_audio(data):
+    test, corr = os.path.join(data, "test"), os.path.join(data, "test_corrupt")
+    for f in ("utt2spk", "spk2utt", "utt2dur", "utt2genre", "trials"):
+        assert _lines(os.path.join(corr, f)) == _lines(os.path.join(test, f)), f
+    kinds = _kv(os.path.join(corr, "utt2corruption"))
+    assert set(kinds) == set(_kv(os.path.join(test, "utt2spk")))
+    assert {k[0] for k in kinds.values()} == set(KINDS)          # 12 test utterances, 5 kinds in turn
+    clean, noisy = _kv(os.path.join(test, "wav.scp")), _kv(os.path.join(corr, "wav.scp"))
+    for utt in clean:
+        a, _ = sf.read(clean[utt][0])
+        b, _ = sf.read(noisy[utt][0])
+        assert len(a) == len(b) and not np.allclose(a, b), utt
 
 
 def test_attacks_train_dev_disjoint_from_eval(data):

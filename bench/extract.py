@@ -1,0 +1,158 @@
+"""Embedding-extraction speed on CPU, side by side: WeSpeaker's own models, ours (eager and extraction
+mode) and ONNX Runtime on our exported graph, with the same weights and the same inputs.
+
+  . ./path.sh && python bench/extract.py [--wespeaker /path/to/wespeaker] [--threads 2] [--rounds 7]
+        [--models resnet34,ecapa512,ecapa1024]
+
+Models (WeSpeaker's names, 80-dim fbank): ResNet34 (TSTP, 256-d), ECAPA_TDNN_c512 and _c1024 (ASTP,
+192-d). Our model is the one `pytorch.bin.import_model --from wespeaker` builds for that config.
+With --wespeaker, WeSpeaker's model is built from that checkout at run time (its code is never
+copied here), given random weights and random BatchNorm statistics (so BN folding is exercised as
+on a trained model), and its state_dict is loaded into ours through pytorch/interchange/wespeaker.py;
+without it our model gets the random weights directly and the WeSpeaker column is "-".
+Rows: WeSpeaker eager, ours eager (the plain baseline), ours in extraction mode
+(pytorch.inference.prepare_for_inference), ONNX Runtime on pytorch.export.onnx_bytes (intra-op
+threads = --threads, graph optimisations on). Workloads: 1 x 10 s (1000 frames) and 16 x 2 s;
+features excluded. x-RT = seconds of audio per second of compute; each engine is run in turn within
+every round (median of `rounds`), so load from other processes hits all alike. `max diff` is the
+largest |embedding - WeSpeaker's| (or - our eager without --wespeaker) over extraction mode and ONNX.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import subprocess
+import sys
+import time
+import types
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from pytorch.export import onnx_bytes
+from pytorch.inference import prepare_for_inference
+from pytorch.interchange import wespeaker as ws_interchange
+from pytorch.interchange.keymap import remap_state_dict
+from pytorch.models import build_model
+
+MODELS = {  # key: (label, WeSpeaker module, model name, model_args)
+    "resnet34": ("ResNet34", "resnet", "ResNet34", {"feat_dim": 80, "embed_dim": 256}),
+    "ecapa512": ("ECAPA C=512", "ecapa_tdnn", "ECAPA_TDNN_c512", {"feat_dim": 80, "embed_dim": 192}),
+    "ecapa1024": ("ECAPA C=1024", "ecapa_tdnn", "ECAPA_TDNN_c1024", {"feat_dim": 80, "embed_dim": 192}),
+}
+WORKLOADS = {"1 x 10 s": (1, 1000), "16 x 2 s": (16, 200)}
+Engine = Callable[[torch.Tensor], torch.Tensor]
+
+
+def randomise_bn(model: nn.Module, seed: int) -> nn.Module:
+    """Trained-like BatchNorm statistics (fresh ones are 0/1, which folding would not exercise)."""
+    gen = torch.Generator().manual_seed(seed)
+    for m in model.modules():
+        if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)) and m.running_mean is not None:
+            m.running_mean.copy_(torch.rand(m.running_mean.shape, generator=gen) - 0.5)
+            m.running_var.copy_(torch.rand(m.running_var.shape, generator=gen) * 1.5 + 0.5)
+    return model.eval()
+
+
+def wespeaker_model(checkout: Path, module: str, name: str, model_args: dict) -> nn.Module:
+    """WeSpeaker's model from the user's checkout, imported at run time. The packages `wespeaker` and
+    `wespeaker.models` are registered bare, so that their __init__ (the CLI, with its own
+    dependencies) does not run: only the model file and pooling_layers.py are executed."""
+    for pkg in ("wespeaker", "wespeaker.models"):
+        if pkg not in sys.modules:
+            mod = types.ModuleType(pkg)
+            mod.__path__ = [str(checkout / pkg.replace(".", "/"))]
+            sys.modules[pkg] = mod
+    if not (checkout / "wespeaker" / "models" / f"{module}.py").is_file():
+        raise SystemExit(f"--wespeaker {checkout}: no wespeaker/models/{module}.py; pass the repository root")
+    torch.manual_seed(0)
+    return randomise_bn(getattr(importlib.import_module(f"wespeaker.models.{module}"), name)(**model_args), 1)
+
+
+def our_model(name: str, model_args: dict, state: dict | None) -> nn.Module:
+    sections, key_map, opts = ws_interchange.convert({"model": name, "model_args": model_args}, "bench")
+    torch.manual_seed(0)
+    model = build_model(sections["model"])
+    if state is None:
+        return randomise_bn(model, 1)
+    model.load_state_dict(remap_state_dict(state, key_map, model, "bench", **opts), strict=True)
+    return model.eval()
+
+
+def onnx_engine(model: nn.Module, threads: int) -> Engine:
+    import onnxruntime as ort  # noqa: PLC0415  a dev/test dependency
+    so = ort.SessionOptions()
+    so.intra_op_num_threads, so.inter_op_num_threads = threads, 1
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    sess = ort.InferenceSession(onnx_bytes(model), so, providers=["CPUExecutionProvider"])
+    return lambda x: torch.from_numpy(sess.run(None, {"feats": x.numpy()})[0])
+
+
+def median_times(engines: dict[str, Engine], x: torch.Tensor, rounds: int) -> dict[str, float]:
+    times: dict[str, list[float]] = {k: [] for k in engines}
+    with torch.inference_mode():
+        for f in engines.values():   # warm-up: oneDNN primitives, TorchScript profiling runs, ORT allocs
+            for _ in range(3):
+                f(x)
+        for _ in range(rounds):
+            for k, f in engines.items():
+                t = time.perf_counter()
+                f(x)
+                times[k].append(time.perf_counter() - t)
+    return {k: sorted(v)[len(v) // 2] for k, v in times.items()}
+
+
+def git_commit(checkout: Path) -> str:
+    try:
+        return subprocess.run(["git", "-C", str(checkout), "rev-parse", "--short=8", "HEAD"], check=True,
+                              capture_output=True, text=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--wespeaker", type=Path, default=None, help="a WeSpeaker checkout (the repository root)")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--models", default=",".join(MODELS), help=f"comma-separated subset of {','.join(MODELS)}")
+    args = ap.parse_args(argv)
+    keys = args.models.split(",")
+    bad = [k for k in keys if k not in MODELS]
+    if bad:
+        ap.error(f"--models: unknown {bad[0]!r}; choose from {','.join(MODELS)}")
+    torch.set_num_threads(args.threads)
+    ref = f"WeSpeaker {git_commit(args.wespeaker)} from {args.wespeaker}" if args.wespeaker else "no WeSpeaker"
+    print(f"torch {torch.__version__}, {args.threads} threads, {ref}, "
+          f"load average {os.getloadavg()[0]:.2f} at {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    print("| model | input | x-RT WeSpeaker | x-RT eager | x-RT extraction | x-RT ONNX Runtime "
+          "| extraction / WeSpeaker | extraction / ONNX | max diff |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for key in keys:
+        label, module, name, model_args = MODELS[key]
+        theirs = wespeaker_model(args.wespeaker, module, name, model_args) if args.wespeaker else None
+        ours = our_model(name, model_args, theirs.state_dict() if theirs is not None else None)
+        engines: dict[str, Engine] = {}
+        if theirs is not None:
+            engines["wespeaker"] = lambda x, m=theirs: m(x)[-1]
+        engines.update(eager=ours, extraction=prepare_for_inference(ours), onnx=onnx_engine(ours, args.threads))
+        for wl, (b, t) in WORKLOADS.items():
+            x = torch.randn(b, t, 80, generator=torch.Generator().manual_seed(1))
+            with torch.inference_mode():
+                ref_emb = engines["wespeaker" if theirs is not None else "eager"](x)
+                diff = max((engines[k](x) - ref_emb).abs().max().item() for k in ("eager", "extraction", "onnx"))
+            tm = median_times(engines, x, rounds=args.rounds)
+            xrt = {k: b * t / 100.0 / v for k, v in tm.items()}
+            ws = f"{xrt['wespeaker']:.0f}" if theirs is not None else "-"
+            ratio = f"{xrt['extraction'] / xrt['wespeaker']:.2f}" if theirs is not None else "-"
+            print(f"| {label} | {wl} | {ws} | {xrt['eager']:.0f} | {xrt['extraction']:.0f} | {xrt['onnx']:.0f} "
+                  f"| {ratio} | {xrt['extraction'] / xrt['onnx']:.2f} | {diff:.1e} |", flush=True)
+    print(f"load average at the end {os.getloadavg()[0]:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
