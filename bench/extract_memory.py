@@ -5,7 +5,7 @@
 Writes a synthetic 16 kHz int16 recording of each length (one wav.scp entry; noise with a slow
 amplitude envelope, so that the statistics vary along it), an exp dir with a random WeSpeaker-style
 model (BN statistics randomised, as `bench/extract.py`), and runs the CLI in a child process, once
-with `--long-chunk-frames 0` (the whole recording in one forward pass; only up to --whole-up-to
+with `--long-frames 0` (the whole recording in one forward pass; only up to --whole-up-to
 minutes, it grows by ~1 GB per 15 min) and once with the default chunking. Peak RSS is the child's
 ru_maxrss (os.wait4); `max diff` is the largest |chunked - whole| embedding difference.
 """
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
             (data / "spk2utt").write_text("spk rec\n")
             modes = {"chunked": []}
             if minutes <= args.whole_up_to:
-                modes = {"whole": ["--long-chunk-frames", "0"], **modes}
+                modes = {"whole": ["--long-frames", "0"], **modes}
             embs = {}
             for mode, extra in modes.items():
                 out = root / f"out{minutes:g}_{mode}"

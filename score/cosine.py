@@ -15,6 +15,7 @@ import numpy as np
 BLOCK = 1 << 18        # trials per block in the row-wise path: bounds the temporaries, not the trial count
 GRID_CELLS = 1 << 22   # grid cells per matmul block (16 MiB of float32)
 DENSE_RATIO = 8        # the grid path runs when unique enroll x unique test <= DENSE_RATIO x trials
+MIN_GROUP = 16         # row_dots groups trials by enroll row when they average at least this many
 MULT = np.uint64(0x9E3779B97F4A7C15)  # 2**64 / golden ratio, odd: multiplicative (Fibonacci) hashing
 
 
@@ -120,12 +121,32 @@ def pair_scores(enroll: np.ndarray, test: np.ndarray, e_idx: np.ndarray, t_idx: 
     if enroll.shape[1] != test.shape[1]:
         raise ValueError(f"enroll dim {enroll.shape[1]} != test dim {test.shape[1]}")
     out = grid_scores(lambda re, rt: enroll[re] @ test[rt].T, e_idx, t_idx, len(enroll), len(test))
-    if out is not None:
+    return row_dots(enroll, test, e_idx, t_idx) if out is None else out
+
+
+def row_dots(a: np.ndarray, b: np.ndarray, a_idx: np.ndarray, b_idx: np.ndarray) -> np.ndarray:
+    """a[a_idx[k]] . b[b_idx[k]] for a sparse trial list, [N] float64.
+
+    The trials are grouped by row of `a` (one stable sort, skipped when already grouped) and each group is
+    one matrix-vector product b[rows] @ a[i]: the a-side is never gathered, and BLAS does the dots, about
+    3x faster than a row-wise einsum over both gathers (issue 14). Lists with only a few trials per a-row
+    keep the blocked einsum, whose cost does not grow with the number of groups."""
+    n = len(a_idx)
+    order = None if n < 2 or (a_idx[1:] >= a_idx[:-1]).all() else np.argsort(a_idx, kind="stable")
+    ai = a_idx if order is None else a_idx[order]
+    starts = np.flatnonzero(ai[1:] != ai[:-1]) + 1 if n else ai
+    out = np.empty(n, dtype=np.float64)
+    if len(starts) + 1 > n // MIN_GROUP:
+        for lo in range(0, n, BLOCK):
+            out[lo:lo + BLOCK] = np.einsum("ij,ij->i", a[a_idx[lo:lo + BLOCK]], b[b_idx[lo:lo + BLOCK]])
         return out
-    out = np.empty(len(e_idx), dtype=np.float64)
-    for lo in range(0, len(e_idx), BLOCK):
-        e, t = enroll[e_idx[lo:lo + BLOCK]], test[t_idx[lo:lo + BLOCK]]
-        out[lo:lo + BLOCK] = np.einsum("ij,ij->i", e, t)
+    bi = b_idx if order is None else b_idx[order]
+    res = out if order is None else np.empty(n, dtype=np.float64)
+    bounds = [0, *starts.tolist(), n]
+    for lo, hi in zip(bounds[:-1], bounds[1:]):
+        res[lo:hi] = b[bi[lo:hi]] @ a[ai[lo]]
+    if order is not None:
+        out[order] = res
     return out
 
 

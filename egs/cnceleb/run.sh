@@ -78,7 +78,7 @@ if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
   opts+=("$cnceleb1_root" data)
   if [ "$(cat data/.prepared 2>/dev/null)" != "${opts[*]}" ]; then
     rm -f data/.prepared
-    local/prepare_data.sh "${opts[@]}"
+    local/prepare_data.sh --nj "$nj" "${opts[@]}"
     echo "${opts[*]}" > data/.prepared
   fi
   for t in "${sr_tasks[@]}"; do

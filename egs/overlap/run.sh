@@ -32,6 +32,7 @@ mix_seed=11
 mirnet_config=conf/mirnet_mini.yaml
 baseline_config=conf/resnet_tap_mini.yaml
 train_threads=1                 # torch threads per training job; the two systems train side by side
+gpus=0                          # 0: CPU; 1: one GPU; n > 1: DDP (utils/stages/train.sh)
 sep_config=conf/voicefilter_mini.yaml   # VoiceFilter sizes (conf/voicefilter.yaml: the paper's); exp/<stem>_<cond>
 sep_conditionings="enroll mixture none"  # (a) clean enrollment (baseline), (b) MIRNet from the mixture, (c) uPIT
 sep_train_pairs=200             # fixed training mixtures of the separators (data/train speakers)
@@ -63,7 +64,7 @@ Options:
   --corpus <dir>                  # synthetic corpus (default: $corpus)
   --librispeech-root <dir>        # use LibriSpeech (<dir>/$train_subset, <dir>/$unseen_subset)
   --triplets <n> --seg-dur <s> --sir-db <dB>
-  --mirnet-config <yaml> --baseline-config <yaml>
+  --mirnet-config <yaml> --baseline-config <yaml> --gpus <n>
   --sep-config <yaml> --sep-conditionings \"<enroll mixture none>\" --sep-train-pairs <n> --sep-test-pairs <n>
   --sep-pesq <true|false> --sep-train-opts \"<opts>\""
 
@@ -123,18 +124,8 @@ if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
 fi
 
 if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
-  pids=()
-  for conf in $systems; do
-    sys=$(basename "$conf" .yaml)
-    mkdir -p "exp/$sys/log"
-    echo "stage 3: training exp/$sys with $conf (log: exp/$sys/log/train.log)"
-    OMP_NUM_THREADS=$train_threads $train_cmd "exp/$sys/log/train_job.log" \
-      python -m pytorch.bin.train --config "$conf" --exp "exp/$sys" &
-    pids+=($!)
-  done
-  failed=0
-  for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
-  [ $failed -eq 0 ] || { echo "$0: training failed; see exp/*/log/train_job.log" >&2; exit 1; }
+  # shellcheck disable=SC2086   # $systems is a list of configs
+  utils/stages/train.sh --cmd "$train_cmd" --gpus "$gpus" --threads "$train_threads" $systems
 fi
 
 if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
@@ -146,6 +137,9 @@ if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
 fi
 
 if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
+  exps=()
+  for conf in $systems; do exps+=("exp/$(basename "$conf" .yaml)"); done
+  utils/stages/extract.sh --nj "$nj" --cmd "$cmd" --sets "mix_seen mix_unseen" "${exps[@]}"
   for conf in $systems; do
     sys=$(basename "$conf" .yaml)
     rm -f "exp/$sys/results.tsv"    # the stage's done marker goes first, so a failure leaves none
@@ -154,8 +148,6 @@ if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
     k=$(python -m pytorch.bin.config_get --default 1 "exp/$sys/config.yaml" model.num_identities)
     for set in seen unseen; do
       out=exp/$sys/embeddings/mix_$set
-      up_to_date "$out/xvector.scp" "exp/$sys/models/avg.pt" || \
-        utils/extract_embeddings.sh --nj "$nj" --cmd "$cmd" "exp/$sys" "data/mix_$set" "$out"
       python -m score.bin.score_overlap --embeddings "$out/xvector.scp" --trials "data/mix_$set/trials" \
         --identities "$k" --out "exp/$sys/scores/mix_$set"
       python -m score.bin.compute_metrics --trials "data/mix_$set/trials" --scores "exp/$sys/scores/mix_$set" \

@@ -72,7 +72,11 @@ done
 
 if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
   if [ -n "$la_root" ]; then
-    up_to_date data/.prepared "$la_root" || { rm -f data/.prepared; local/prepare_data.sh "$la_root" data; }
+    if ! up_to_date data/.prepared "$la_root"; then
+      rm -f data/.prepared
+      local/prepare_data.sh "$la_root" data
+      touch data/.prepared
+    fi
   elif ! up_to_date data/.prepared "$mini_dir/data/.prepared"; then
     [ -f "$mini_dir/data/.prepared" ] || { echo "$0: $mini_dir is not a finished egs/mini run (no data/.prepared); run it first, or give --la-root" >&2; exit 1; }
     rm -f data/.prepared
@@ -89,8 +93,8 @@ if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
       utils/subset_data_dir.sh --spk-list "data/sasv_$part/enroll_speakers" "$mini_dir/data/enroll" \
         "data/sasv_${part}_enroll"
     done
+    touch data/.prepared
   fi
-  touch data/.prepared
   echo "stage 0: data/{spoof_train,spoof_dev,spoof_eval,sasv_dev,sasv_eval,sasv_dev_enroll,sasv_eval_enroll}"
 fi
 

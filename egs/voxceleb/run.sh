@@ -58,10 +58,13 @@ systems=()
 for conf in $configs; do systems+=("exp/$(basename "$conf" .yaml)"); done
 read -ra sets <<< "$train_sets"
 train_set=$(IFS=_; echo "${sets[*]}")
-trials=""
-for t in $trials_lists; do
-  if [ -s "data/$eval_set/trials/$t" ]; then trials+=" $t=data/$eval_set/trials/$t"; fi
-done
+# the lists stage 0 wrote (Vox1-E/H only with VoxCeleb1 dev), as name=file for the scoring stages
+trials() {
+  local t
+  for t in $trials_lists; do
+    if [ -s "data/$eval_set/trials/$t" ]; then echo "$t=data/$eval_set/trials/$t"; fi
+  done
+}
 if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
   need=(vox1_root)
   if [[ " $train_sets " == *" vox2_dev "* ]] || [ -n "$vox2_root" ]; then need+=(vox2_root); fi
@@ -76,7 +79,7 @@ if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
   opts+=("$vox1_root" data)
   if [ "$(cat data/.prepared 2>/dev/null)" != "${opts[*]}" ]; then
     rm -f data/.prepared
-    local/prepare_data.sh "${opts[@]}"
+    local/prepare_data.sh --nj "$nj" "${opts[@]}"
     echo "${opts[*]}" > data/.prepared
   fi
   if [ ${#sets[@]} -gt 1 ] && ! up_to_date "data/$train_set/.combined" data/.prepared; then
@@ -84,7 +87,7 @@ if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
     utils/combine_data.sh "data/$train_set" "${sets[@]/#/data/}"
     touch "data/$train_set/.combined"
   fi
-  echo "stage 0: data/{$(IFS=,; echo "${sets[*]}"),$eval_set}; trials:$trials"
+  echo "stage 0: data/{$(IFS=,; echo "${sets[*]}"),$eval_set}; trials: $(trials | tr "\n" " ")"
 fi
 
 if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
@@ -121,19 +124,19 @@ fi
 
 if [ "$stage" -le 7 ] && [ "$stop_stage" -ge 7 ]; then
   # Vox1-O/E/H pair utterances: the test embeddings are the enroll side too.
-  utils/stages/score.sh --enroll-kind utt --enroll-set "$eval_set" --test-set "$eval_set" --trials "$trials" \
+  utils/stages/score.sh --enroll-kind utt --enroll-set "$eval_set" --test-set "$eval_set" --trials "$(trials)" \
     "${systems[@]}"
 fi
 
 if [ "$stage" -le 8 ] && [ "$stop_stage" -ge 8 ]; then
   # VoxCeleb has no standard held-out dev trial list: the systems are fused by the mean of their
   # AS-Norm scores (give one with utils/stages/fuse.sh --dev-trials for logistic-regression fusion).
-  utils/stages/fuse.sh --score cosine_asnorm --trials "$trials" --out "$fusion" "${systems[@]}"
+  utils/stages/fuse.sh --score cosine_asnorm --trials "$(trials)" --out "$fusion" "${systems[@]}"
 fi
 
 if [ "$stage" -le 9 ] && [ "$stop_stage" -ge 9 ]; then
   with=("${systems[@]}")
   if [ -f "$fusion/results.tsv" ]; then with+=("$fusion"); fi
-  utils/stages/results.sh --title "egs/voxceleb" --trials "$trials" \
+  utils/stages/results.sh --title "egs/voxceleb" --trials "$(trials)" \
     --also "cosine_asnorm=$(basename "$fusion"):mean_asnorm" "${with[@]}"
 fi

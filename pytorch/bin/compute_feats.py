@@ -7,6 +7,11 @@ Usage: python -m pytorch.bin.compute_feats [options] --config <feat.yaml> <data-
 Reads <data-dir>/wav.scp (+ segments). Also writes <scp without .scp>.utt2num_frames (or
 --utt2num-frames PATH). Outputs appear only when every utterance succeeded. Dither noise is
 seeded per utterance from --seed and the utterance id, so results do not depend on the split.
+Features are computed --chunk-frames frames at a time (pytorch/features/stream.py: the same result as
+the whole signal) and a wav.scp entry that is a plain file (no segments) is read range by range; with
+--compress false each matrix is also written block by block, so the memory does not grow with the
+recording. Kaldi's compression needs the whole matrix (per-column headers over all rows), and a pipe
+or a data dir with segments is read whole.
 """
 from __future__ import annotations
 
@@ -14,15 +19,19 @@ import argparse
 import logging
 import sys
 import zlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import numpy as np
+import soundfile as sf
 import torch
 
 from common.cli import add_bool, make_parser, refuse_overwrite, run_main, setup_logging
-from common.io import atomic_write
-from pytorch.data.audio import AudioError, iter_data_dir
+from common.io import atomic_write, read_kv
+from pytorch.data.audio import AudioError, is_pipe, iter_data_dir, read_range
 from pytorch.features import FEATURES, load_feature_config
 from pytorch.features.ark import ark_scp_writer
+from pytorch.features.stream import CHUNK_FRAMES, compute_in_chunks
 
 PROG = "compute_feats"
 log = logging.getLogger(PROG)
@@ -39,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--utt2num-frames", default=None, help="path; default <scp stem>.utt2num_frames")
     ap.add_argument("--seed", type=int, default=0, help="dither seed (combined with each utterance id)")
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--chunk-frames", type=int, default=CHUNK_FRAMES,
+                    help="frames computed at a time; bounds the memory of a long recording")
     add_bool(ap, "--allow-truncated-audio", False,
              "a file shorter than its header says: warn and use what is there instead of failing")
     ap.add_argument("data_dir")
@@ -59,18 +70,60 @@ def run(args: argparse.Namespace) -> None:
     lengths = []
     gen = torch.Generator(device=device)
     with ark_scp_writer(args.ark, args.scp, args.compress) as write, torch.inference_mode():
-        for utt, samples, _ in iter_data_dir(args.data_dir, sample_rate=rate, int16_scale=True,
-                                            allow_truncated=args.allow_truncated_audio):
+        for utt, n, read in _utterances(data, rate, args.allow_truncated_audio):
             gen.manual_seed((args.seed * 1_000_003 + zlib.crc32(utt.encode())) & 0x7FFFFFFF)
-            feats = module(torch.from_numpy(samples).to(device), generator=gen)
-            if feats.shape[0] == 0:
-                raise AudioError(f"utterance {utt}: too short for one frame ({samples.size} samples)")
-            write(utt, feats.cpu().numpy())
-            lengths.append((utt, feats.shape[0]))
+            rows = module.num_frames(n)
+            if rows == 0:
+                raise AudioError(f"utterance {utt}: too short for one frame ({n} samples)")
+            blocks = (f.cpu().numpy() for f in compute_in_chunks(
+                module, lambda a, b, read=read: read(a, b).to(device), n, gen, args.chunk_frames))
+            if args.compress:  # Kaldi's compression has per-column headers over all rows: the whole matrix
+                feats = np.empty((rows, module.dim), np.float32)
+                done = 0
+                for f in blocks:
+                    feats[done:done + len(f)] = f
+                    done += len(f)
+                write(utt, feats)
+            else:
+                write.write_blocks(utt, rows, module.dim, blocks)
+            lengths.append((utt, rows))
     if args.write_utt2num_frames:
         with atomic_write(n2f) as f:
             f.writelines(f"{u} {n}\n" for u, n in lengths)
     log.info("%s: wrote %d %s feature matrices to %s", args.data_dir, len(lengths), kind, args.scp)
+
+
+Reader = Callable[[int, int], torch.Tensor]
+
+
+def _utterances(data: Path, rate: int, allow_truncated: bool) -> Iterator[tuple[str, int, Reader]]:
+    """(utt, samples, read(start, stop) -> int16-scale samples) in wav.scp / segments order."""
+    if (data / "segments").exists():
+        for utt, samples, _ in iter_data_dir(data, sample_rate=rate, int16_scale=True,
+                                            allow_truncated=allow_truncated):
+            wave = torch.from_numpy(samples)
+            yield utt, len(wave), lambda a, b, wave=wave: wave[a:b]
+        return
+    for utt, spec in read_kv(data / "wav.scp").items():
+        def read(a: int, b: int | None, utt: str = utt, spec: str = spec) -> torch.Tensor:
+            x = read_range(spec, a, None if b is None else b - a, utt, rate, allow_truncated)
+            return torch.from_numpy(x * 32768.0)
+        n = _num_samples(spec)
+        if n is None:  # a pipe, or a header libsndfile cannot read (read_range then says why)
+            wave = read(0, None)
+            n, read = len(wave), lambda a, b, wave=wave: wave[a:b]
+        if n == 0:
+            raise AudioError(f"utterance {utt}: empty audio (0 samples) in {spec!r}")
+        yield utt, n, read
+
+
+def _num_samples(spec: str) -> int | None:
+    if is_pipe(spec):
+        return None
+    try:
+        return sf.info(spec.strip()).frames
+    except (sf.LibsndfileError, RuntimeError, OSError):
+        return None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,6 +13,8 @@ that `extract.use_vad` (when set) overrides data.use_vad: ASV-Subtools trains on
 extracts from all of them.
 --merge joins the outputs of split jobs (utils/extract_embeddings.sh): xvector.scp and
 utt2num_frames are concatenated and the speaker means are computed over all jobs.
+An utterance longer than --long-frames (60 s) with whole-utterance extraction is run chunk by chunk
+with the same embedding (pytorch.chunked), so a long recording's memory stays bounded by the chunk.
 A non-finite input frame or embedding (NaN or inf) is an error that names the utterance; nothing
 is written then.
 """
@@ -53,6 +55,13 @@ def load_model(exp: str, checkpoint: str, device: str) -> torch.nn.Module:
     return prepare_for_inference(load(exp, checkpoint).to(device).eval())
 
 
+def load_onnx_model(exp: str, checkpoint: str) -> torch.nn.Module:
+    """--engine onnx: the exported graph run by ONNX Runtime (CPU), after the export's parity check."""
+    from pytorch.inference import OnnxRuntimeModel
+    from pytorch.training.checkpoint import load_model as load
+    return OnnxRuntimeModel(load(exp, checkpoint).eval(), torch.get_num_threads())
+
+
 def load_chunked_model(exp: str, checkpoint: str, device: str) -> torch.nn.Module | None:
     """The model for long utterances (pytorch.chunked needs the eager BN-folded module, for its
     hooks), or None with a warning when the model cannot run chunk by chunk exactly."""
@@ -80,21 +89,24 @@ def run_extract(args: argparse.Namespace) -> None:
     max_chunk = opts.max_chunk_frames if args.max_chunk_frames is None else args.max_chunk_frames
     batch_size = opts.batch_size if args.batch_size is None else args.batch_size
     device = args.device or opts.device
+    if args.engine == "onnx" and device != "cpu":
+        raise ConfigError("--engine onnx runs on the CPU; use --device cpu (or --engine torch on the GPU)")
     if device == "cuda" and not torch.cuda.is_available():
         raise ConfigError("--device cuda: no CUDA device is available; use --device cpu")
     dd = DataDir(args.data)
     use_vad = data_opts.use_vad if opts.use_vad is None else opts.use_vad
     src = SOURCES[data_opts.mode](dd, data_opts, use_vad, cfg)
-    long = long_utterances(src, max_chunk, args.long_chunk_frames)
+    long = long_utterances(src, max_chunk, args.long_frames)
     chunked = load_chunked_model(args.exp, args.checkpoint, device) if long else None
     # When every utterance is long the scripted model is not needed (one copy of the weights less).
-    model = chunked if chunked is not None and len(long) == len(src.utts) else load_model(args.exp, args.checkpoint,
-                                                                                          device)
+    model = (chunked if chunked is not None and len(long) == len(src.utts)
+             else load_onnx_model(args.exp, args.checkpoint) if args.engine == "onnx"
+             else load_model(args.exp, args.checkpoint, device))
     out = Path(args.out)
     with tqdm(total=count_chunks(src, max_chunk), desc=f"{PROG} {dd.path.name}", unit="chunk",
               disable=None) as bar:
         emb, frames = extract_embeddings(model, src, max_chunk, batch_size, device, data_opts.chunk_cmn,
-                                         bar.update, chunked, args.long_chunk_frames)
+                                         bar.update, chunked, args.long_frames, args.long_chunk_frames)
     n = write_embeddings(src.utts, emb, out / "xvector.ark", out / "xvector.scp")
     write_kv(out / "utt2num_frames", zip(src.utts, frames.tolist()))
     log.info("wrote %d embeddings (dim %d) to %s/xvector.scp", n, emb.shape[1], out)
@@ -133,16 +145,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-chunk-frames", type=int, default=None,
                     help="0: whole utterances (default: config)")
     ap.add_argument("--batch-size", type=int, default=None, help="chunks per forward pass (default: config)")
-    ap.add_argument("--long-chunk-frames", type=int, default=3000,
-                    help="with whole utterances, one longer than this runs this many frames at a time, with "
-                         "the same embedding and memory bounded by the chunk (pytorch.chunked); 0: off")
+    ap.add_argument("--long-frames", type=int, default=6000,
+                    help="with whole utterances, one longer than this runs --long-chunk-frames at a time, with the "
+                         "same embedding and memory bounded by the chunk (pytorch.chunked); 0: off")
+    ap.add_argument("--long-chunk-frames", type=int, default=1000, help="chunk of --long-frames (default 1000)")
     ap.add_argument("--device", choices=("cpu", "cuda"), default=None)
+    ap.add_argument("--engine", choices=("torch", "onnx"), default="torch",
+                    help="torch (extraction mode) or onnx: the exported graph in ONNX Runtime, after the export's "
+                         "parity check (CPU; long utterances still run chunked in torch)")
     ap.add_argument("--num-threads", type=int, default=0, help="torch CPU threads (0: torch default)")
     add_bool(ap, "--speaker-means", True, "also write spk_xvector.{ark,scp} (split jobs leave it to --merge)")
     ap.add_argument("--merge", nargs="+", metavar="DIR", help="merge the outputs of these job dirs instead")
     args = ap.parse_args(argv)
     if not args.merge and not args.exp:
         ap.error("--exp is required (unless --merge)")
+    if args.long_frames < 0 or args.long_chunk_frames < 1:
+        ap.error("--long-frames must be >= 0 and --long-chunk-frames >= 1")
     setup_logging(PROG)
     if args.num_threads > 0:
         torch.set_num_threads(args.num_threads)

@@ -190,11 +190,11 @@ def _embed_long(model: torch.nn.Module, src: InputSource, utt: str, chunk: int, 
 def extract_embeddings(model: torch.nn.Module, src: InputSource, max_chunk_frames: int = 0,
                        batch_size: int = 16, device: torch.device | str = "cpu", apply_cmn: bool = True,
                        progress: Callable[[int], None] | None = None, long_model: torch.nn.Module | None = None,
-                       long_frames: int = 0) -> tuple[np.ndarray, np.ndarray]:
+                       long_frames: int = 0, long_chunk: int = 1000) -> tuple[np.ndarray, np.ndarray]:
     """-> (embeddings [N, D] float32 in src.utts order, frames used per utterance [N]).
 
     With `long_model` (the eager model of `model`, see pytorch.chunked) and whole utterances
-    (max_chunk_frames 0), an utterance longer than `long_frames` is run `long_frames` frames at a
+    (max_chunk_frames 0), an utterance longer than `long_frames` is run `long_chunk` frames at a
     time with the exact chunked computation, so memory does not grow with its length.
 
     A multi-identity model (MIRNet, [B, K, D] out) gives the K embeddings of an utterance concatenated
@@ -226,7 +226,7 @@ def extract_embeddings(model: torch.nn.Module, src: InputSource, max_chunk_frame
             if progress:
                 progress(len(owners))
         for i in long:
-            emb = _embed_long(long_model, src, src.utts[i], long_frames, device, apply_cmn)
+            emb = _embed_long(long_model, src, src.utts[i], long_chunk, device, apply_cmn)
             if sums is None:
                 sums = np.zeros((len(src.utts), emb.shape[0]), dtype=np.float64)
             sums[i] += emb

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+import struct
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import kaldiio
@@ -38,6 +39,25 @@ class ArkScpWriter:
     def __call__(self, key: str, value: np.ndarray) -> None:
         assert self._helper is not None
         self._helper(key, value)
+
+    def write_blocks(self, key: str, rows: int, dim: int, blocks: Iterable[np.ndarray]) -> None:
+        """An uncompressed float32 [rows, dim] matrix written block by block: the bytes kaldiio writes for
+        the whole matrix (Kaldi's binary `FM` record), without ever holding it (long recordings)."""
+        assert self._helper is not None and not self.compress
+        fark = self._helper.fark
+        fark.write(key.encode() + b" ")
+        offset = fark.tell()
+        fark.write(b"\0BFM \4" + struct.pack("<i", rows) + b"\4" + struct.pack("<i", dim))
+        done = 0
+        for block in blocks:
+            block = np.ascontiguousarray(block, dtype=np.float32)
+            if block.ndim != 2 or block.shape[1] != dim:
+                raise ValueError(f"{key}: block of shape {block.shape}, expected [t, {dim}]")
+            fark.write(block.tobytes())
+            done += len(block)
+        if done != rows:  # the header promised `rows`: a mismatch would corrupt the ark
+            raise ValueError(f"{key}: wrote {done} rows, the header says {rows}")
+        self._helper.fscp.write(f"{key} {self.ark_tmp}:{offset}\n")
 
     def __exit__(self, exc_type, exc, tb) -> None:
         assert self._helper is not None

@@ -89,13 +89,21 @@ class VoiceFilter(nn.Module):
     def forward(self, mag: torch.Tensor, emb: torch.Tensor | None = None) -> torch.Tensor:
         """Compressed magnitude [B, T, F] (and embeddings [B, D] when conditioned) -> masks [B, S, T, F] in
         (0, 1), S = num_outputs."""
+        return self.decode(self.encode(mag), emb)
+
+    def encode(self, mag: torch.Tensor) -> torch.Tensor:
+        """The CNN part, which does not see the embedding: [B, T, F] -> [B, T, C*F]."""
         b, t, f = mag.shape
         if f != self.num_freq:
             raise ValueError(f"voicefilter: expected {self.num_freq} frequency bins, got {f}")
+        x = self.cnn(mag.unsqueeze(1))                       # [B, C, T, F]
+        return x.permute(0, 2, 1, 3).reshape(b, t, -1)
+
+    def decode(self, x: torch.Tensor, emb: torch.Tensor | None) -> torch.Tensor:
+        """CNN features [B, T, C*F] (+ embeddings [B, D]) -> masks [B, S, T, F]."""
+        b, t, _ = x.shape
         if (emb is None) != (self.embed_dim == 0):
             raise ValueError("voicefilter: an embedding is required exactly when embed_dim > 0")
-        x = self.cnn(mag.unsqueeze(1))                       # [B, C, T, F]
-        x = x.permute(0, 2, 1, 3).reshape(b, t, -1)         # [B, T, C*F]
         if emb is not None:
             if emb.shape != (b, self.embed_dim):
                 raise ValueError(f"voicefilter: embeddings must be [{b}, {self.embed_dim}], got {list(emb.shape)}")
@@ -103,7 +111,7 @@ class VoiceFilter(nn.Module):
         x, _ = self.lstm(x)
         x = torch.relu(self.fc1(x))
         mask = torch.sigmoid(self.fc2(x))                   # [B, T, S*F]
-        return mask.reshape(b, t, self.num_outputs, f).permute(0, 2, 1, 3)
+        return mask.reshape(b, t, self.num_outputs, self.num_freq).permute(0, 2, 1, 3)
 
     def estimates(self, wav: torch.Tensor, emb: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
         """Mixtures [B, N] and, when conditioned, embeddings [B, K, D] (one per wanted source) -> (masked
@@ -113,7 +121,8 @@ class VoiceFilter(nn.Module):
         if emb is None:
             return self.forward(mag) * mag.unsqueeze(1), spec
         b, k, _ = emb.shape
-        masks = self.forward(mag.repeat_interleave(k, 0), emb.reshape(b * k, -1))   # [B*K, 1, T, F]
+        # the CNN runs once per mixture; only the LSTM and FC layers run once per embedding
+        masks = self.decode(self.encode(mag).repeat_interleave(k, 0), emb.reshape(b * k, -1))   # [B*K, 1, T, F]
         return masks.reshape(b, k, *mag.shape[1:]) * mag.unsqueeze(1), spec
 
     def separate(self, wav: torch.Tensor, emb: torch.Tensor | None = None) -> torch.Tensor:

@@ -43,7 +43,15 @@ class SpeakerNet(nn.Module):
     def forward(self, feats: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         with self.autocast(feats.device):
             emb = self.model(feats)
-        return self.loss(emb.float(), labels)
+        loss, logits = self.loss(emb.float(), labels)
+        cosine = getattr(self.loss, "cosine", None)
+        if cosine is not None:
+            # Accuracy from the plain cosines: the margin logits handicap the target by cos(θ+m), which
+            # while the target cosines are still small reads as below-chance accuracy of a model that
+            # is learning (egs/mini/README.md, "Augmentation").
+            with torch.no_grad():
+                logits = cosine(emb.detach().float())
+        return loss, logits
 
 
 @dataclass

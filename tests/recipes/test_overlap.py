@@ -4,48 +4,36 @@ per mixture for MIRNet), protocol scoring, PCA plots and exp/RESULTS.md; a rerun
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import yaml
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-RECIPE = os.path.join(ROOT, "egs", "overlap")
+from tests.recipes.recipe_run import recipe_copy, run_recipe
+
 TINY = ["--nj", "1", "--num-train-spk", "6", "--num-eval-spk", "4", "--utts-per-spk", "4",
         "--gen-opts", "--num-mix-train 0 --num-mix-test 0 --augsets false --min-dur 1 --max-dur 1.5 "
                       "--enroll-utts 1 --test-utts 3 --spoof-per-attack 1",
         "--triplets", "6", "--seg-dur", "1.0"]
 
 
-def _recipe_copy(dst: str) -> None:
-    """The recipe as a user has it (symlinks to the repo), with one-epoch tiny configs."""
-    os.makedirs(dst)
-    for f in ("run.sh", "cmd.sh"):
-        shutil.copy(os.path.join(RECIPE, f), dst)
-    shutil.copytree(os.path.join(RECIPE, "conf"), os.path.join(dst, "conf"))
-    for name, target in (("utils", "utils"), ("path.sh", "path.sh"), ("local", "local/overlap")):
-        os.symlink(os.path.join(ROOT, target), os.path.join(dst, name))
+def _recipe(dst) -> str:
+    """The recipe as a user has it, with one-epoch tiny configs."""
+    recipe_copy("overlap", "overlap", dst)
     for conf in ("mirnet_mini.yaml", "resnet_tap_mini.yaml"):
-        path = os.path.join(dst, "conf", conf)
-        with open(path) as f:
-            cfg = yaml.safe_load(f)
+        path = dst / "conf" / conf
+        cfg = yaml.safe_load(path.read_text())
         cfg["data"]["num_frames"] = 100
         cfg["model"].update(base_channels=4, embed_dim=16)
         if "encoder_channels" in cfg["model"]:
             cfg["model"]["encoder_channels"] = [16, 16, 16, 16, 32]
         cfg["train"].update(epochs=1, batch_size=4, average_last=1)
-        with open(path, "w") as f:
-            yaml.safe_dump(cfg, f)
+        path.write_text(yaml.safe_dump(cfg))
+    return str(dst)
 
 
-def _run(cwd: str, *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env["PATH"]
-    env["OMP_NUM_THREADS"] = "1"
-    return subprocess.run(["bash", "run.sh", *args], cwd=cwd, env=env, capture_output=True, text=True)
+def _run(cwd: str, *args: str):
+    return run_recipe(cwd, *args)
 
 
 def _lines(path: str) -> list[list[str]]:
@@ -55,9 +43,11 @@ def _lines(path: str) -> list[list[str]]:
 
 @pytest.mark.slow
 def test_overlap_recipe_end_to_end(tmp_path, monkeypatch):
-    d = str(tmp_path / "overlap")
-    _recipe_copy(d)
-    r = _run(d, *TINY)
+    d = _recipe(tmp_path / "overlap")
+    # the verification stages, then the results table (the separation stages 6-8 have their own test)
+    r = _run(d, *TINY, "--stop-stage", "5")
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    r = _run(d, *TINY, "--stage", "9")
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
 
     # seen speakers: held-out utterances of training speakers, never trained on
@@ -87,7 +77,21 @@ def test_overlap_recipe_end_to_end(tmp_path, monkeypatch):
     table = open(f"{d}/exp/RESULTS.md").read()
     assert "mirnet_mini" in table and "resnet_tap_mini" in table
 
-    # a rerun reuses every finished step
-    r = _run(d, *TINY, "--stage", "2", "--stop-stage", "4")
-    assert r.returncode == 0, r.stderr[-2000:]
-    assert "training exp" in r.stdout and "data/mix_{seen,unseen}" in r.stdout
+    # separation (stages 6-8): three conditionings, each output a data dir scored by SDR/PESQ and verification
+    summary = _lines(f"{d}/exp/separation/summary.tsv")
+    assert [r[0] for r in summary[1:]] == [f"voicefilter_mini_{c}" for c in ("enroll", "mixture", "none")]
+    assert all(r[1] == "4" and np.isfinite(float(r[4])) and np.isfinite(float(r[7])) for r in summary[1:])
+    for c in ("enroll", "mixture", "none"):
+        assert len(_lines(f"{d}/exp/voicefilter_mini_{c}/sep_test/wav.scp")) == 8
+    eers = {r[0]: r[4] for r in _lines(f"{d}/exp/separation/results.tsv")[1:]}
+    assert set(eers) == {"unprocessed"} | {f"voicefilter_mini_{c}" for c in ("enroll", "mixture", "none")}
+    assert "voicefilter_mini_mixture" in table and "SDRi" in table
+
+    # a rerun reuses every finished step: same mixtures, no retraining, same scores
+    stamps = {p: os.path.getmtime(f"{d}/{p}") for p in ("data/mix_seen/trials", "exp/mirnet_mini/models/epoch_1.pt",
+                                                          "exp/mirnet_mini/embeddings/mix_seen/xvector.scp")}
+    scores = open(f"{d}/exp/mirnet_mini/scores/mix_unseen").read()
+    r = _run(d, *TINY, "--stage", "2", "--stop-stage", "5")
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    assert {p: os.path.getmtime(f"{d}/{p}") for p in stamps} == stamps
+    assert open(f"{d}/exp/mirnet_mini/scores/mix_unseen").read() == scores

@@ -127,6 +127,7 @@ def test_extraction_of_long_utterances_equals_whole(tmp_path, name):
     assert [src.utts[i] for i in long_utterances(src, 0, 300)] == ["long1", "long2"]
     assert long_utterances(src, 200, 300) == []          # fixed-length chunks are bounded already
     whole, frames = extract_embeddings(model, src, 0, batch_size=2)
-    chunked, frames2 = extract_embeddings(model, src, 0, batch_size=2, long_model=model, long_frames=300)
+    chunked, frames2 = extract_embeddings(model, src, 0, batch_size=2, long_model=model, long_frames=300,
+                                          long_chunk=128)
     np.testing.assert_allclose(chunked, whole, atol=5e-6, rtol=0)
     assert frames.tolist() == frames2.tolist()

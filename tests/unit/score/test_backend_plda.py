@@ -75,7 +75,7 @@ def test_score_trials_sparse_path_matches_matrix():
     e_idx, t_idx = rng.integers(0, 400, 500), rng.integers(0, 3000, 500)
     n = rng.integers(1, 4, 400)
     full = p.score_matrix(enroll, test, n_enroll=n)
-    assert np.allclose(p.score_trials(enroll, test, e_idx, t_idx, n_enroll=n, block=64), full[e_idx, t_idx])
+    assert np.allclose(p.score_trials(enroll, test, e_idx, t_idx, n_enroll=n), full[e_idx, t_idx])
 
 
 def _kaldi_adapt_reference(mean, transform, psi, x, wcs, bcs, mds=1.0):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from score import cosine
-from score.cosine import cosine_scores, grid_scores, index_ids
+from score.cosine import cosine_scores, grid_scores, index_ids, row_dots
 from score.norm import cohort_stats
 from score.plda import PLDA
 from score.textcols import _words_general, format_lines, parse3, parse_floats
@@ -48,6 +48,22 @@ def test_cosine_dense_equals_sparse(kind, cells, monkeypatch):
 def test_grid_declines_sparse_lists():
     e, t = np.arange(100), np.arange(100)  # a diagonal: 100 trials over a 100 x 100 grid
     assert grid_scores(lambda a, b: np.zeros((len(a), len(b))), e, t, 100, 100) is None
+
+
+@pytest.mark.parametrize("per_row", [1, 3, 40])  # 1, 3: the blocked einsum; 40: grouped by row of a
+@pytest.mark.parametrize("grouped", [True, False])
+def test_row_dots_equal_brute_force(per_row, grouped, monkeypatch):
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(size=(30, 7)), rng.normal(size=(50, 7))
+    a_idx = np.repeat(rng.permutation(30)[:20], per_row)  # some rows of a unused, runs of equal rows
+    b_idx = rng.integers(0, 50, len(a_idx))
+    if not grouped:
+        p = rng.permutation(len(a_idx))
+        a_idx, b_idx = a_idx[p], b_idx[p]
+    monkeypatch.setattr(cosine, "BLOCK", 7)  # several einsum blocks
+    want = np.array([a[i] @ b[j] for i, j in zip(a_idx, b_idx)])
+    np.testing.assert_allclose(row_dots(a, b, a_idx, b_idx), want, rtol=1e-12, atol=1e-12)
+    assert row_dots(a, b, a_idx[:0], b_idx[:0]).shape == (0,)
 
 
 @pytest.mark.parametrize("n_enroll", [None, "counts"])

@@ -127,3 +127,22 @@ def test_cli_errors_name_the_file(tmp_path, capsys):
     assert not (tmp_path / "o").exists()
     assert cli.main(["--data", str(data), "--sep", str(sep), "--out", str(data / "wav.scp")]) == 1
     assert "is also the input" in capsys.readouterr().err
+
+
+def test_separation_table(tmp_path, capsys):
+    from score.bin import separation_table
+    from score.results import append_result
+    summ = tmp_path / "summary.tsv"
+    summ.write_text("system\tmixtures\tsdr_mix\tsdr_est\tsdri\tpesq_mix\tpesq_est\tpesqi\n"
+                    "vf_none\t4\t0.100\t1.000\t0.900\t1.200\t1.300\t0.100\n"
+                    "vf_none\t4\t0.100\t2.000\t1.900\t1.200\t1.500\t0.300\n")
+    res = tmp_path / "results.tsv"
+    for name, eer in (("vf_none", 12.5), ("unprocessed", 20.0)):
+        append_result(res, name, "cosine", "none", "sep_test", {"eer": eer, "minDCF@0.01": 1.0, "minDCF@0.001": 1.0},
+                      n_trials=8)
+    assert separation_table.main(["--summary", str(summ), "--results", str(res), "--title", ""]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3 and lines[2].startswith("| vf_none | 4 | 0.100 | 1.900 | 1.200 | 0.300 |")
+    assert "12.5" in lines[2] and "20.0" in lines[2]
+    assert separation_table.main(["--summary", str(summ), "--results", str(res), "--unprocessed", "x"]) == 1
+    assert "no row of system 'x'" in capsys.readouterr().err

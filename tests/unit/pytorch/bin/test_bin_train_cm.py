@@ -3,6 +3,7 @@
 refuses a changed config, and a bad config leaves no exp dir. Also the dev EER helper and RawBoost."""
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +43,7 @@ def _data(d: Path, n: int, seed: int) -> str:
     return str(d)
 
 
-def _config(tmp_path: Path, epochs: int = 3) -> Path:
+def _config(tmp_path: Path, epochs: int = 2) -> Path:
     cfg = {"data": {"train": _data(tmp_path / "train", 16, 0), "dev": _data(tmp_path / "dev", 8, 1)},
            "model": MODEL, "optim": {"lr": 0.003, "lr_min": 0.001},
            "train": {"epochs": epochs, "batch_size": 4, "seed": 3, "class_weights": [0.5, 0.5], "device": "cpu"},
@@ -58,28 +59,29 @@ def test_trains_keeps_best_and_resumes(tmp_path):
     exp = tmp_path / "exp"
     assert train_cm.main(["--config", str(conf), "--exp", str(exp)]) == 0
     models = sorted(p.name for p in (exp / "models").iterdir())
-    assert models == ["best.pt", "epoch_1.pt", "epoch_2.pt", "epoch_3.pt"]
+    assert models == ["best.pt", "epoch_1.pt", "epoch_2.pt"]
     best = ckpt_io.load_checkpoint(exp / "models" / "best.pt")
-    last = ckpt_io.load_checkpoint(exp / "models" / "epoch_3.pt")
+    last = ckpt_io.load_checkpoint(exp / "models" / "epoch_2.pt")
     assert best["epoch"] == last["best"]["epoch"] and best["dev_eer"] == last["best"]["dev_eer"]
-    assert (exp / "log" / "train.log").read_text().count("train loss") == 3
+    assert (exp / "log" / "train.log").read_text().count("train loss") == 2
     with open(exp / "config.yaml") as f:
         assert yaml.safe_load(f)["meta"]["git_sha"]
     model = load_aasist(exp / "config.yaml", exp / "models" / "best.pt")   # score_cm's loader
     assert model.embed_dim == 40
 
-    # Killed after epoch 2: the resumed run ends with the same weights as the uninterrupted one.
+    # Killed during epoch 2: the resumed run ends with the same weights as the uninterrupted one.
     exp2 = tmp_path / "exp2"
-    assert train_cm.main(["--config", str(conf), "--exp", str(exp2), "--set", "train.epochs=2"]) == 0
-    assert train_cm.main(["--config", str(conf), "--exp", str(exp2)]) == 1      # changed config refused
-    assert train_cm.main(["--config", str(conf), "--exp", str(exp2), "--force", "true"]) == 0
-    again = ckpt_io.load_checkpoint(exp2 / "models" / "epoch_3.pt")["model"]
+    shutil.copytree(exp, exp2)
+    (exp2 / "models" / "epoch_2.pt").unlink()
+    assert train_cm.main(["--config", str(conf), "--exp", str(exp2)]) == 0
+    again = ckpt_io.load_checkpoint(exp2 / "models" / "epoch_2.pt")["model"]
     for k, v in last["model"].items():
         assert torch.equal(v, again[k]), k
+    assert train_cm.main(["--config", str(conf), "--exp", str(exp2), "--set", "train.epochs=3"]) == 1  # refused
     # A finished run returns at once and leaves its checkpoints alone.
-    stamp = (exp / "models" / "epoch_3.pt").stat().st_mtime
+    stamp = (exp / "models" / "epoch_2.pt").stat().st_mtime
     assert train_cm.main(["--config", str(conf), "--exp", str(exp)]) == 0
-    assert (exp / "models" / "epoch_3.pt").stat().st_mtime == stamp
+    assert (exp / "models" / "epoch_2.pt").stat().st_mtime == stamp
 
 
 def test_bad_config_leaves_nothing(tmp_path, capsys):

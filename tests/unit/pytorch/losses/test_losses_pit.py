@@ -22,7 +22,7 @@ def test_two_speakers_the_swapped_assignment_is_chosen():
     straight = _ce(rows[0], 0) + _ce(rows[1], 2)
     swapped = _ce(rows[1], 0) + _ce(rows[0], 2)
     assert swapped < straight
-    assert loss.item() == pytest.approx(swapped, rel=1e-6)
+    assert loss.item() == pytest.approx(swapped, rel=1e-5)
     assert perm.tolist() == [[1, 0]]           # output 0 -> label 1, output 1 -> label 0
 
 
@@ -31,7 +31,7 @@ def test_per_sample_minimum_and_the_straight_case():
     labels = torch.tensor([[0, 1], [0, 1]])
     loss, perm = pit_cross_entropy(rows, labels)
     best = 2 * _ce([4.0, 0.0], 0)
-    assert loss.tolist() == pytest.approx([best, best], rel=1e-6)
+    assert loss.tolist() == pytest.approx([best, best], rel=1e-5)
     assert perm.tolist() == [[0, 1], [1, 0]]
 
 
@@ -42,7 +42,7 @@ def test_three_speakers_search_all_permutations():
         logits[0, i, (i + 1) % 3] = 3.0
     loss, perm = pit_cross_entropy(logits, torch.tensor([[0, 1, 2]]))
     assert perm.tolist() == [[1, 2, 0]]
-    assert loss.item() == pytest.approx(3 * _ce([3.0, -2.0, -2.0], 0), rel=1e-6)
+    assert loss.item() == pytest.approx(3 * _ce([3.0, -2.0, -2.0], 0), rel=1e-5)
 
 
 def test_loss_module_aligns_logits_with_labels():

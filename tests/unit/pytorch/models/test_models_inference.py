@@ -76,3 +76,16 @@ def test_eager_fallback_without_script():
     model = trained_like("tdnn")
     fast = prepare_for_inference(model, script=False)
     assert not isinstance(fast, torch.jit.ScriptModule) and not fast.training
+
+
+@pytest.mark.parametrize("name", ["ecapa_tdnn", "resnet34se"])
+def test_onnx_runtime_engine_gives_the_eager_embeddings(name):
+    pytest.importorskip("onnxruntime")
+    from pytorch.export import PARITY_TOL
+    from pytorch.inference import OnnxRuntimeModel
+    model = trained_like(name).eval()
+    engine = OnnxRuntimeModel(model, threads=1)
+    for b, t in ((1, 250), (4, 77)):     # dynamic batch and time axes
+        x = torch.randn(b, t, 16, generator=torch.Generator().manual_seed(b))
+        with torch.no_grad():
+            assert (engine(x) - model(x)).abs().max().item() <= PARITY_TOL

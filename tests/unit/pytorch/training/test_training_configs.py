@@ -17,7 +17,7 @@ from pytorch.training.trainer import train_options
 ROOT = Path(__file__).resolve().parents[4]
 # Feature and VAD configs sit next to the system configs in egs/voxceleb/conf.
 FEATURE_CONFIGS = ("fbank", "mfcc", "vad")
-CONFIGS = (sorted((ROOT / "egs" / "mini" / "conf").glob("*_mini.yaml"))
+CONFIGS = (sorted((ROOT / "egs" / "mini" / "conf").glob("*_mini*.yaml"))
            + sorted(p for p in (ROOT / "egs" / "voxceleb" / "conf").glob("*.yaml")
                     if not p.stem.startswith(FEATURE_CONFIGS)))
 

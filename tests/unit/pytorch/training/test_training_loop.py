@@ -1,4 +1,6 @@
 """train_epoch / validate on a stand-in TrainData: gradient clipping, AMP dtype handling, metrics."""
+import math
+
 import pytest
 import torch
 from torch import nn
@@ -106,3 +108,19 @@ def test_diverging_loss_stops_with_advice():
     with pytest.raises(DivergedError, match="with finite input features; lower optim.lr") as e:
         train_epoch(ctx, NamedData(n_batches=3), epoch=1)
     assert isinstance(e.value, FloatingPointError)
+
+
+def test_training_accuracy_counts_plain_cosines_not_the_margin_handicap():
+    # Class centres at 0 and 90 degrees, the embedding at 40 degrees from class 0 (its label): cos 0.766
+    # against 0.643, a hit. With AAM margin 0.5 rad the target logit is cos(40 deg + 28.6 deg) = 0.365
+    # < 0.643, so counting hits on the margin logits (the old behaviour) reported a miss.
+    loss = build_loss({"name": "aam_softmax", "margin": 0.5, "scale": 32.0}, embed_dim=2, num_classes=2)
+    with torch.no_grad():
+        loss.weight.copy_(torch.tensor([[1.0, 0.0], [0.0, 1.0]]))
+    net = SpeakerNet(nn.Identity(), loss)
+    a = math.radians(40)
+    value, logits = net(torch.tensor([[math.cos(a), math.sin(a)]]), torch.tensor([0]))
+    assert logits[0].tolist() == pytest.approx([math.cos(a), math.sin(a)], abs=1e-6)
+    assert int(logits.argmax(dim=1)) == 0
+    expect = -32 * math.cos(a + 0.5) + math.log(math.exp(32 * math.cos(a + 0.5)) + math.exp(32 * math.sin(a)))
+    assert value.item() == pytest.approx(expect, rel=1e-5)        # the loss still carries the margin
