@@ -146,9 +146,9 @@ def main(argv: list[str] | None = None) -> int:
                 diff = max((engines[k](x) - ref_emb).abs().max().item() for k in ("eager", "extraction", "onnx"))
             tm = median_times(engines, x, rounds=args.rounds)
             xrt = {k: b * t / 100.0 / v for k, v in tm.items()}
-            ws = f"{xrt['wespeaker']:.0f}" if theirs is not None else "-"
+            ws = f"{xrt['wespeaker']:.3g}" if theirs is not None else "-"
             ratio = f"{xrt['extraction'] / xrt['wespeaker']:.2f}" if theirs is not None else "-"
-            print(f"| {label} | {wl} | {ws} | {xrt['eager']:.0f} | {xrt['extraction']:.0f} | {xrt['onnx']:.0f} "
+            print(f"| {label} | {wl} | {ws} | {xrt['eager']:.3g} | {xrt['extraction']:.3g} | {xrt['onnx']:.3g} "
                   f"| {ratio} | {xrt['extraction'] / xrt['onnx']:.2f} | {diff:.1e} |", flush=True)
     print(f"load average at the end {os.getloadavg()[0]:.2f}")
     return 0

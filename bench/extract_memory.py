@@ -6,8 +6,9 @@ Writes a synthetic 16 kHz int16 recording of each length (one wav.scp entry; noi
 amplitude envelope, so that the statistics vary along it), an exp dir with a random WeSpeaker-style
 model (BN statistics randomised, as `bench/extract.py`), and runs the CLI in a child process, once
 with `--long-frames 0` (the whole recording in one forward pass; only up to --whole-up-to
-minutes, it grows by ~1 GB per 15 min) and once with the default chunking. Peak RSS is the child's
-ru_maxrss (os.wait4); `max diff` is the largest |chunked - whole| embedding difference.
+minutes, it grows by ~1 GB per 15 min) and once with the default chunking. Peak RSS is the
+child's ru_maxrss (os.wait4; with --time-limit, the peak until it was stopped); `max diff` is the
+largest |chunked - whole| embedding difference.
 """
 from __future__ import annotations
 
@@ -57,18 +58,27 @@ def make_exp(exp: Path, model: str) -> None:
     write_experiment(exp, system_config(**sections), net.state_dict())
 
 
-def run(exp: Path, data: Path, out: Path, threads: int, extra: list[str]) -> tuple[float, float]:
-    """(peak RSS in MB, wall seconds) of one extraction in a child process."""
+def run(exp: Path, data: Path, out: Path, threads: int, extra: list[str], limit: float = 0
+        ) -> tuple[float, float, bool]:
+    """(peak RSS in MB, wall seconds, finished) of one extraction in a child process; with `limit`
+    > 0 the child is stopped after that many seconds and the peak so far is reported."""
     cmd = [sys.executable, "-m", "pytorch.bin.extract", "--exp", str(exp), "--data", str(data), "--out", str(out),
            "--num-threads", str(threads), *extra]
     t = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    stopped = False
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        if limit and time.perf_counter() - t > limit:
+            proc.kill()
+            stopped = True
+        time.sleep(0.5)
     wall = time.perf_counter() - t
-    err = proc.stderr.read().decode() if proc.stderr else ""
-    if status != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed:\n{err}")
-    return usage.ru_maxrss / 1024, wall
+    if status != 0 and not stopped:
+        raise SystemExit(f"{' '.join(cmd)} failed (exit status {status}); run it by hand to see why")
+    return usage.ru_maxrss / 1024, wall, not stopped
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--whole-up-to", type=float, default=30, help="run the whole-signal path up to this length")
     ap.add_argument("--model", choices=list(MODELS), default="ecapa512")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--time-limit", type=float, default=0,
+                    help="stop each extraction after this many seconds and report the peak RSS so far (0: none)")
     args = ap.parse_args(argv)
     print(f"{args.model}, {args.threads} threads, load average {os.getloadavg()[0]:.2f} at "
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
@@ -98,7 +110,11 @@ def main(argv: list[str] | None = None) -> int:
             embs = {}
             for mode, extra in modes.items():
                 out = root / f"out{minutes:g}_{mode}"
-                rss, wall = run(root / "exp", data, out, args.threads, extra)
+                rss, wall, done = run(root / "exp", data, out, args.threads, extra, args.time_limit)
+                if not done:
+                    print(f"| {minutes:g} min | {mode} | {rss:.0f} (stopped after {wall:.0f} s) | - | - | - |",
+                          flush=True)
+                    continue
                 embs[mode] = load_embeddings(out / "xvector.scp")[1]
                 diff = f"{np.abs(embs[mode] - embs['whole']).max():.1e}" if "whole" in embs else "-"
                 print(f"| {minutes:g} min | {mode} | {rss:.0f} | {wall:.1f} | {minutes * 60 / wall:.0f} | {diff} |",

@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
                 rows[f"{eng}, {what}"] = (args.utts / t, audio_s / t)
         for run, (ups, xrt) in rows.items():
             hours = VOX1_HOURS * 3600 / xrt / 3600
-            print(f"| {label} | {run} | {ups:.1f} | {xrt:.0f} | {hours:.1f} h ({VOX1_UTTS / ups / 3600:.1f} h "
+            print(f"| {label} | {run} | {ups:.3g} | {xrt:.3g} | {hours:.1f} h ({VOX1_UTTS / ups / 3600:.1f} h "
                   "at this utterance rate) |", flush=True)
     print(f"load average at the end {os.getloadavg()[0]:.2f}")
     return 0

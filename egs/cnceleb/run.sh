@@ -28,6 +28,7 @@ enroll_set=eval_enroll             # eval_enroll_map: multi-utterance enrollment
 test_set=eval_test
 trials="eval=data/eval_test/trials"
 top_n=10                           # SR: pool utterances ranked per target (mAP@10)
+cp_k=10                            # C-P map: 10 x 10 groups (CNSRC 2022)
 fusion=exp/fusion
 
 help_message="Usage: $0 [options]
@@ -139,7 +140,7 @@ fi
 if [ "$stage" -le 9 ] && [ "$stop_stage" -ge 9 ]; then
   with=("${systems[@]}")
   if [ -f "$fusion/results.tsv" ]; then with+=("$fusion"); fi
-  utils/stages/conditions.sh --trials "$trials" --methods "cosine cosine_asnorm" \
+  utils/stages/conditions.sh --trials "$trials" --methods "cosine cosine_asnorm" --cp-k "$cp_k" \
     --utt2key "data/$test_set/utt2genre" "${systems[@]}"
   utils/stages/results.sh --title "egs/cnceleb" --trials "$trials" \
     --also "cosine_asnorm=$(basename "$fusion"):mean_asnorm" "${with[@]}"

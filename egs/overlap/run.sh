@@ -115,10 +115,12 @@ if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
     up_to_date "data/mix_$name/trials" "data/$src/utt2spk" && continue
     python -m local.overlap.make_mixtures mix --triplets "$triplets" --seg-dur "$seg_dur" --sir-db "$sir_db" \
       --seed "$mix_seed" --prefix "$name" "data/$src" "data/wav/mix_$name" "data/mix_$name"
+    utils/validate_data_dir.sh --no-feats --no-text "data/mix_$name"
   done
   if ! up_to_date data/mix_dev/utt2spks data/seen_src/utt2spk; then
     python -m local.overlap.make_mixtures mix --pairs "$triplets" --seg-dur "$seg_dur" --sir-db "$sir_db" \
       --seed "$((mix_seed + 1))" --prefix dev data/seen_src data/wav/mix_dev data/mix_dev
+    utils/validate_data_dir.sh --no-feats --no-text data/mix_dev
   fi
   echo "stage 2: data/mix_{seen,unseen} ($(wc -l < data/mix_seen/trials) trials each), data/mix_dev"
 fi

@@ -135,15 +135,20 @@ if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
         "$asv_dir/exp/$sys" "data/$f/$set" "$out"
     done
   done
+  # the three sets side by side, one thread each; the score file is written last: it marks a set done
+  pids=()
+  mkdir -p "$cm_exp/log"
   for set in spoof_train spoof_dev spoof_eval; do
-    # the score file is written last: it marks the set done
     up_to_date "$cm_exp/scores/$set" "$cm_ckpt" "data/$set/wav.scp" && continue
     rm -f "$cm_exp/scores/$set"
-    mkdir -p "$cm_exp/log"
     $cmd "$cm_exp/log/score_cm.$set.log" python -m pytorch.bin.score_cm --model-conf "$cm_conf" \
       --checkpoint "$cm_ckpt" --wav-scp "data/$set/wav.scp" --out "$cm_exp/scores/$set" \
-      --embeddings "$cm_exp/embeddings/$set/xvector.ark" --device "$cm_device" --num-threads "$nj"
+      --embeddings "$cm_exp/embeddings/$set/xvector.ark" --device "$cm_device" --num-threads 1 &
+    pids+=($!)
   done
+  failed=0
+  for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+  [ $failed -eq 0 ] || { echo "$0: CM scoring failed; see $cm_exp/log/score_cm.*.log" >&2; exit 1; }
   echo "stage 5: ASV embeddings exp/asv_<sys>/embeddings/<set>, CM scores $cm_exp/scores/<set>"
 fi
 

@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> None:
                 for f in blocks:
                     feats[done:done + len(f)] = f
                     done += len(f)
-                write(utt, feats)
+                write.write_compressed(utt, feats)
             else:
                 write.write_blocks(utt, rows, module.dim, blocks)
             lengths.append((utt, rows))

@@ -12,6 +12,7 @@ Embeddings come as Kaldi ark/scp tables, so any embedding source plugs in:
     embeddings concatenated, [I1, I2] (dim 2D); which one belongs to which source is unknown, so training
     and scoring assign them by permutation;
   - conditioning `none`: no table.
+Every embedding is length-normalised (I1 and I2 each on its own).
 """
 from __future__ import annotations
 
@@ -26,6 +27,12 @@ from common.errors import FormatError
 from common.io import read_kv, read_table
 from pytorch.data.audio import read_audio
 from pytorch.models.voicefilter import CONDITIONINGS
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    """Length-normalised rows, as VoiceFilter's d-vectors: speaker means and single-utterance embeddings then
+    have one scale, and the network sees directions only."""
+    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
 
 
 class MixtureDir:
@@ -85,8 +92,9 @@ class Conditioner:
                 raise FormatError(f"{embeddings}: mixture embeddings hold the two embeddings of a mixture "
                                   f"side by side (dim 2D); got the odd dim {x.shape[1]}")
             self.embed_dim = x.shape[1] // 2
-            self.rows = {k: x[i].reshape(2, self.embed_dim) for i, k in enumerate(keys)}
+            self.rows = {k: _unit(x[i].reshape(2, self.embed_dim)) for i, k in enumerate(keys)}
             return
+        x = _unit(x)
         self.embed_dim = x.shape[1]
         if utt2spk is None:
             self.rows = {k: x[i:i + 1] for i, k in enumerate(keys)}

@@ -17,6 +17,12 @@ with `load_state_dict(strict=True)` and no key map. Two details of that checkpoi
     the block input); the pretrained weights were trained that way, so `bn1` is kept (for strict loading)
     and skipped in the forward.
   - The sinc filters are fixed (not trained) and absent from the checkpoint: a non-persistent buffer.
+
+Inference (eval mode, autograd off) runs the front end and the residual blocks in time chunks, with the
+chunks spread over torch's threads (_run_chunks), bn2 folded into conv1 and the max-pools as maxima of
+strided slices: ~2.2x the official code's speed at a quarter of its peak memory for a batch of 16, equal
+to it within 1e-5 (bench/aasist.py, BENCHMARKS.md). Training, or any call with autograd on, runs the plain
+formula.
 """
 from __future__ import annotations
 
@@ -40,10 +46,10 @@ from pytorch.config import load_yaml
 NB_SAMP = 64600  # ~4.04 s at 16 kHz: the fixed input length of the official model
 SAMPLE_RATE = 16000
 BONAFIDE = 1  # the output index of the bona fide class (official labels: 1 bonafide, 0 spoof)
-# Eval-mode chunk size (elements of one intermediate, all batch entries): ~8 MB, about a core's L2 cache.
+# Eval-mode chunk size (elements of one intermediate of one batch entry): ~8 MB, about a core's L2 cache.
 # Measured on this project's 2-core Xeon (bench/aasist.py), 1-4M elements run alike; 16M is slower.
 _CHUNK_ELEMENTS = 2_000_000
-_POOLS: dict[int, ThreadPoolExecutor] = {}
+_POOLS: dict[tuple[int, int], ThreadPoolExecutor] = {}
 
 
 def _max3(a: torch.Tensor, b: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
@@ -51,29 +57,30 @@ def _max3(a: torch.Tensor, b: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
     return torch.maximum(torch.maximum(a, b), c)
 
 
-def _run_chunks(fn: Callable[[int, int], None], n: int, step: int) -> None:
-    """fn(p0, p1) over [0, n) in steps. With torch's N > 1 threads, N worker threads run whole chunks at
-    one intra-op thread each: a chunk's ops are small, and an OpenMP barrier per op cost more than the
-    ops on a loaded machine (bench/aasist.py: 2-core block 1 at batch 4, 17 s with 2-thread ops vs 2.3 s
-    with chunks in parallel). Torch's thread count is process-wide, so it is 1 while the workers run
-    (their OpenMP state is set from it on their first op) and restored after."""
-    ranges = [(p0, min(n, p0 + step)) for p0 in range(0, n, step)]
+def _run_chunks(fn: Callable[[int, int, int], None], batch: int, n: int, step: int) -> None:
+    """fn(i, p0, p1) for each batch entry i over [0, n) in steps. With torch's N > 1 threads, N worker
+    threads run whole chunks at one intra-op thread each: a chunk's ops are small, and an OpenMP barrier
+    per op cost more than the ops on a loaded machine (2-core, load ~20, batch 4: block 1 took 17 s with
+    2-thread ops, 2.3 s with chunks in parallel). Torch's thread count is process-wide, so it is 1 while
+    the workers run (their OpenMP state is set from it on their first op) and restored after."""
+    ranges = [(i, p0, min(n, p0 + step)) for i in range(batch) for p0 in range(0, n, step)]
     threads = torch.get_num_threads()
     if threads == 1 or len(ranges) == 1:
         for r in ranges:
             fn(*r)
         return
-    if threads not in _POOLS:
-        _POOLS[threads] = ThreadPoolExecutor(threads, thread_name_prefix="aasist-chunks")
+    key = (os.getpid(), threads)  # a forked child has none of its parent's worker threads
+    if key not in _POOLS:
+        _POOLS[key] = ThreadPoolExecutor(threads, thread_name_prefix="aasist-chunks")
     inference = torch.is_inference_mode_enabled()
 
-    def run(r: tuple[int, int]) -> None:
+    def run(r: tuple[int, int, int]) -> None:
         with torch.inference_mode(inference), torch.no_grad():  # grad modes are per thread
             fn(*r)
 
     torch.set_num_threads(1)
     try:
-        for _ in _POOLS[threads].map(run, ranges):
+        for _ in _POOLS[key].map(run, ranges):
             pass
     finally:
         torch.set_num_threads(threads)
@@ -168,13 +175,13 @@ class ResidualBlock(nn.Module):
         b1 = (self.conv1.bias - self.bn2.running_mean) * scale + self.bn2.bias
         ds = getattr(self, "conv_downsample", None)
         out = x.new_empty(b, self.conv2.out_channels, h, n_out)
-        step = max(1, _CHUNK_ELEMENTS // (b * self.conv2.out_channels * (h + 1) * 3))
+        step = max(1, _CHUNK_ELEMENTS // (self.conv2.out_channels * (h + 1) * 3))
 
-        def chunk(p0: int, p1: int) -> None:
+        def chunk(i: int, p0: int, p1: int) -> None:
             lo, hi = 3 * p0, 3 * p1
             # input steps [lo - 2, hi + 2): conv1's and conv2's 3-wide kernels each need one more per side;
             # outside [0, w) the input is zero (conv1's padding)
-            xs = F.pad(x[..., max(lo - 2, 0):min(hi + 2, w)], (max(2 - lo, 0), max(hi + 2 - w, 0)))
+            xs = F.pad(x[i:i + 1, ..., max(lo - 2, 0):min(hi + 2, w)], (max(2 - lo, 0), max(hi + 2 - w, 0)))
             y = F.selu(F.conv2d(xs, w1, b1, padding=(1, 0)))  # steps [lo - 1, hi + 1)
             # conv2 pads its input with zeros: conv1 outputs at steps -1 and >= w do not exist
             if lo == 0:
@@ -183,9 +190,9 @@ class ResidualBlock(nn.Module):
                 y[..., w - lo + 1:] = 0
             y = F.conv2d(y, self.conv2.weight, self.conv2.bias)  # steps [lo, hi)
             y += F.conv2d(xs[..., 1:-1], ds.weight, ds.bias) if ds is not None else xs[..., 2:-2]
-            out[..., p0:p1] = _max3(y[..., 0::3], y[..., 1::3], y[..., 2::3])
+            out[i:i + 1, ..., p0:p1] = _max3(y[..., 0::3], y[..., 1::3], y[..., 2::3])
 
-        _run_chunks(chunk, n_out, step)
+        _run_chunks(chunk, b, n_out, step)
         return out
 
 
@@ -360,15 +367,15 @@ class AASIST(nn.Module):
         b, k = wave.shape[0], bank.shape[-1]
         n_out = (wave.shape[1] - k + 1) // 3
         out = wave.new_empty(b, 1, rows, n_out)
-        step = max(1, _CHUNK_ELEMENTS // (b * 3 * rows * 3))
+        step = max(1, _CHUNK_ELEMENTS // (3 * rows * 3))
         x = wave.unsqueeze(1)
 
-        def chunk(p0: int, p1: int) -> None:
-            y = F.conv1d(x[..., 3 * p0:3 * p1 + k - 1], bank).abs_().view(b, rows, 3, -1)
-            y = _max3(y[:, :, 0], y[:, :, 1], y[:, :, 2])  # [B, rows, 3 * (p1 - p0)]
-            out[:, 0, :, p0:p1] = _max3(y[..., 0::3], y[..., 1::3], y[..., 2::3])
+        def chunk(i: int, p0: int, p1: int) -> None:
+            y = F.conv1d(x[i:i + 1, :, 3 * p0:3 * p1 + k - 1], bank).abs_().view(rows, 3, -1)
+            y = _max3(y[:, 0], y[:, 1], y[:, 2])  # [rows, 3 * (p1 - p0)]
+            out[i, 0, :, p0:p1] = _max3(y[..., 0::3], y[..., 1::3], y[..., 2::3])
 
-        _run_chunks(chunk, n_out, step)
+        _run_chunks(chunk, b, n_out, step)
         return out
 
     def embed(self, wave: torch.Tensor, freq_mask: bool = False) -> tuple[torch.Tensor, torch.Tensor]:

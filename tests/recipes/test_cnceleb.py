@@ -24,7 +24,7 @@ def cnc(tmp_path_factory):
     d = recipe_copy("cnceleb", "cnceleb", base / "recipe")
     tiny_config(d / "conf" / "resnet34se.yaml", d / "conf" / "tiny_resnet.yaml", TINY_RESNET)
     opts = ["--cnceleb1-root", fake.cn1_root, "--cnceleb2-root", fake.cn2_root, "--sr-dev-root", sr.root,
-            "--nj", "1", "--gpus", "0", "--configs", "conf/tiny_resnet.yaml"]
+            "--nj", "1", "--gpus", "0", "--configs", "conf/tiny_resnet.yaml", "--cp-k", "3"]
     return d, fake, sr, run_recipe(d, *opts)
 
 

@@ -10,6 +10,7 @@ methods=plda
 utt2key=
 enroll_utt2key=
 cp_metric=eer
+cp_k=10
 
 help_message="Usage: $0 [options] --utt2key <utt2key> <exp-dir>...
  e.g.: $0 --trials eval=data/eval_test/trials --utt2key data/eval_test/utt2genre exp/resnet34se
@@ -18,7 +19,8 @@ Options:
   --methods \"<method>...\"       # score files <exp>/scores/<trials-name>.<method> (default: $methods)
   --utt2key <file>              # test id -> condition (required)
   --enroll-utt2key <file>       # enroll id -> condition: tables by enroll x test condition pairs
-  --cp-metric <eer|mindcf>      # the C-P map's metric (default: $cp_metric)"
+  --cp-metric <eer|mindcf>      # the C-P map's metric (default: $cp_metric)
+  --cp-k <n>                    # the C-P map's groups per axis (CNSRC: 10; needs n target trials)"
 
 . "$(dirname "$0")/../parse_options.sh" || exit 1
 if [ $# -lt 1 ] || [ -z "$utt2key" ]; then
@@ -45,7 +47,7 @@ for sys in "$@"; do
       rm -f "$o.$key.md" "$o.cp.png" "$o.cp.tsv"
       python -m score.bin.breakdown --trials "$tf" --scores "$sc" --utt2key "$utt2key" "${pairs[@]}" \
         --out "$o.$key.md"
-      python -m score.bin.cp_map --trials "$tf" --scores "$sc" --metric "$cp_metric" \
+      python -m score.bin.cp_map --trials "$tf" --scores "$sc" --metric "$cp_metric" --k "$cp_k" \
         --title "$(sys_name "$sys") $t $m" --out "$o.cp.png" --tsv "$o.cp.tsv"
     done
   done

@@ -9,10 +9,14 @@ import soundfile as sf
 import torch
 from torch import nn
 
+from common.embeddings import load_embeddings
+from pytorch.bin import extract
 from pytorch.chunked import embed_long, supports_long
 from pytorch.data.datadir import DataDir
 from pytorch.data.extraction import extract_embeddings, feats_source, long_utterances, wave_source
 from pytorch.inference import prepare_for_inference
+from pytorch.interchange import write_experiment
+from pytorch.interchange.sections import system_config
 from pytorch.models import build_model
 from tests.unit.pytorch.data.conftest import write_feats_dir
 
@@ -131,3 +135,22 @@ def test_extraction_of_long_utterances_equals_whole(tmp_path, name):
                                           long_chunk=128)
     np.testing.assert_allclose(chunked, whole, atol=5e-6, rtol=0)
     assert frames.tolist() == frames2.tolist()
+
+
+def test_cli_long_recordings_and_onnx_engine_give_the_same_embeddings(tmp_path):
+    """pytorch.bin.extract: --long-frames (chunked) and --engine onnx against the whole-signal run."""
+    cfg = system_config(data={"mode": "wave", "cmn": True, "num_frames": 200},
+                        features={"name": "fbank", "num_mel_bins": 24}, model=MODELS["ecapa_global_context"])
+    torch.manual_seed(0)
+    write_experiment(tmp_path / "exp", cfg, build_model(cfg["model"]).state_dict())
+    _wave_dir(tmp_path / "w", {"long": 8.0, "short": 1.5})
+    runs = {"whole": ["--long-frames", "0"], "chunked": ["--long-frames", "300", "--long-chunk-frames", "128"],
+            "onnx": ["--engine", "onnx", "--long-frames", "0"]}
+    embs = {}
+    for name, extra in runs.items():
+        out = tmp_path / name
+        assert extract.main(["--exp", str(tmp_path / "exp"), "--data", str(tmp_path / "w"), "--out", str(out),
+                             "--num-threads", "1", *extra]) == 0
+        embs[name] = load_embeddings(out / "xvector.scp")[1]
+    np.testing.assert_allclose(embs["chunked"], embs["whole"], atol=5e-6, rtol=0)
+    np.testing.assert_allclose(embs["onnx"], embs["whole"], atol=1e-4, rtol=0)

@@ -97,3 +97,20 @@ def test_bad_input_is_one_line(corpus, tmp_path, capsys):
     assert separate.main(args + ["--embeddings", str(corpus / "utt.scp")]) == 1   # keyed by utterance
     assert "no enrollment embedding for speaker 'spA'" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_conditioner_rows(corpus):
+    from common.embeddings import load_embeddings
+    from pytorch.data.separation import Conditioner
+    keys, x = load_embeddings(str(corpus / "utt.scp"))
+    cond = Conditioner("enroll", str(corpus / "utt.scp"), str(corpus / "utt2spk"))
+    e = cond("m2", ["spC", "spA"])                               # no rng: each speaker's first utterance
+    want = x[[keys.index("spC-u0"), keys.index("spA-u0")]]
+    assert np.allclose(e, want / np.linalg.norm(want, axis=1, keepdims=True), atol=1e-6)
+    drawn = {tuple(cond("m2", ["spC", "spA"], np.random.default_rng(s))[0]) for s in range(20)}
+    assert len(drawn) == 2                                        # training draws among spC's two utterances
+    _, mx = load_embeddings(str(corpus / "mixemb.scp"))
+    m = Conditioner("mixture", str(corpus / "mixemb.scp"))("m1", ["spA", "spB"])
+    assert m.shape == (2, 6) and np.allclose(np.linalg.norm(m, axis=1), 1)
+    assert np.allclose(m[1] * np.linalg.norm(mx[0, 6:]), mx[0, 6:], atol=1e-5)   # [I1, I2] split in halves
+    assert Conditioner("none")("m1", ["spA", "spB"]).shape == (2, 0)

@@ -1,0 +1,31 @@
+"""The ark writers that bound memory (block by block, compressed a few columns at a time) write the same
+bytes and scp as kaldiio's whole-matrix writer."""
+import numpy as np
+import pytest
+
+from pytorch.features.ark import ark_scp_writer
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_same_bytes_as_kaldiio(tmp_path, compress):
+    rng = np.random.default_rng(0)
+    mats = {"a": rng.standard_normal((1001, 83)) * 5, "b": rng.standard_normal((3, 83)), "c": rng.random((9, 83))}
+    with ark_scp_writer(tmp_path / "ref.ark", tmp_path / "ref.scp", compress) as w:
+        for k, m in mats.items():
+            w(k, m.astype(np.float32))
+    with ark_scp_writer(tmp_path / "new.ark", tmp_path / "new.scp", compress) as w:
+        for k, m in mats.items():
+            m = m.astype(np.float32)
+            if compress:
+                w.write_compressed(k, m, cols_per_pass=8)
+            else:
+                w.write_blocks(k, len(m), m.shape[1], [m[:2], m[2:]])
+    assert (tmp_path / "new.ark").read_bytes() == (tmp_path / "ref.ark").read_bytes()
+    assert (tmp_path / "new.scp").read_text() == (tmp_path / "ref.scp").read_text().replace("ref.ark", "new.ark")
+
+
+def test_block_rows_must_match_the_header(tmp_path):
+    with pytest.raises(ValueError, match="header says 5"), \
+            ark_scp_writer(tmp_path / "x.ark", tmp_path / "x.scp") as w:
+        w.write_blocks("k", 5, 4, [np.zeros((3, 4), np.float32)])
+    assert not (tmp_path / "x.scp").exists() and not (tmp_path / "x.ark").exists()
