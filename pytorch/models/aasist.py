@@ -20,8 +20,8 @@ with `load_state_dict(strict=True)` and no key map. Two details of that checkpoi
 
 Inference (eval mode, autograd off) runs the front end and the residual blocks in time chunks, with the
 chunks spread over torch's threads (_run_chunks), bn2 folded into conv1 and the max-pools as maxima of
-strided slices: ~2.2x the official code's speed at a quarter of its peak memory for a batch of 16, equal
-to it within 1e-5 (bench/aasist.py, BENCHMARKS.md). Training, or any call with autograd on, runs the plain
+strided slices: 2.6x the official code's speed at a quarter of its peak memory for a batch of 16, equal
+to it within 3e-6 (bench/aasist.py, BENCHMARKS.md). Training, or any call with autograd on, runs the plain
 formula.
 """
 from __future__ import annotations
@@ -47,7 +47,7 @@ NB_SAMP = 64600  # ~4.04 s at 16 kHz: the fixed input length of the official mod
 SAMPLE_RATE = 16000
 BONAFIDE = 1  # the output index of the bona fide class (official labels: 1 bonafide, 0 spoof)
 # Eval-mode chunk size (elements of one intermediate of one batch entry): ~8 MB, about a core's L2 cache.
-# Measured on this project's 2-core Xeon (bench/aasist.py), 1-4M elements run alike; 16M is slower.
+# On this project's 2-core Xeon, chunks of 1-5M elements ran alike and ~19M ones slower.
 _CHUNK_ELEMENTS = 2_000_000
 _POOLS: dict[tuple[int, int], ThreadPoolExecutor] = {}
 
@@ -60,9 +60,10 @@ def _max3(a: torch.Tensor, b: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
 def _run_chunks(fn: Callable[[int, int, int], None], batch: int, n: int, step: int) -> None:
     """fn(i, p0, p1) for each batch entry i over [0, n) in steps. With torch's N > 1 threads, N worker
     threads run whole chunks at one intra-op thread each: a chunk's ops are small, and an OpenMP barrier
-    per op cost more than the ops on a loaded machine (2-core, load ~20, batch 4: block 1 took 17 s with
-    2-thread ops, 2.3 s with chunks in parallel). Torch's thread count is process-wide, so it is 1 while
-    the workers run (their OpenMP state is set from it on their first op) and restored after."""
+    per op cost more than the ops on a loaded machine (2 cores, load ~20, batch 4: block 1 took 17 s with
+    2-thread ops; its convolutions took 2.3 s with chunks in parallel). Torch's thread count is
+    process-wide, so it is 1 while the workers run (their OpenMP state is set from it on their first op)
+    and restored after."""
     ranges = [(i, p0, min(n, p0 + step)) for i in range(batch) for p0 in range(0, n, step)]
     threads = torch.get_num_threads()
     if threads == 1 or len(ranges) == 1:
