@@ -186,8 +186,8 @@ def bench_scoring(d: str, repeats: int, wespeaker: str | None = None, n_ws_cos: 
             if key == "cosine":  # its per-trial loop ran on the first n_ws_cos trials: scale to all
                 m_ws *= N_ENROLL * N_TEST / n_ws_cos
             if ws_out:
-                with open(ws_out) as f:
-                    w = np.array(f.read().split()[2::4], dtype=np.float64)
+                with open(ws_out) as f:  # enroll test score label [AS-Norm: + its cohort statistics]
+                    w = np.array([line.split()[2] for line in f], dtype=np.float64)
                 agree += f"; max |CLI - WeSpeaker| = {np.abs(read_scores(out)[2][:len(w)] - w).max():.1e}"
             agree += " (WeSpeaker runs: " + " ".join(f"{x:.2f}" for x in t_ws) + ")"
         m_cli, m_plain = statistics.median(t_cli), statistics.median(t_plain)

@@ -25,7 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from extract import MODELS, our_model  # noqa: E402  bench/extract.py, a sibling script
 
 from pytorch.data.extraction import InputSource, extract_embeddings  # noqa: E402
-from pytorch.inference import OnnxRuntimeModel, prepare_for_inference  # noqa: E402
+from pytorch.export import OnnxRuntimeModel  # noqa: E402
+from pytorch.inference import prepare_for_inference  # noqa: E402
 
 VOX1_HOURS, VOX1_UTTS = 352.0, 153_516
 

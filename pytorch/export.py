@@ -144,3 +144,25 @@ def export_model(model: nn.Module, out_dir: str | Path, name: str,
         results[fmt] = (path, diff)
         log.info("exported %s (max |diff| to eager %.2e)", path, diff)
     return results
+
+
+class OnnxRuntimeModel(nn.Module):
+    """`model` exported to ONNX (onnx_bytes, BN folded) and run by ONNX Runtime on the
+    CPU, as a module the extraction loop calls like the torch model: `pytorch.bin.extract --engine
+    onnx`. The export's parity check (max |diff| to eager <= PARITY_TOL) runs first.
+    ONNX Runtime fuses conv + bias + ReLU and plans its memory once per shape."""
+
+    def __init__(self, model: nn.Module, threads: int = 0) -> None:
+        super().__init__()
+        blob = onnx_bytes(model)
+        diff = check_parity(model, blob, "onnx")
+        with _needs("onnxruntime"):
+            import onnxruntime as ort
+        so = ort.SessionOptions()
+        so.intra_op_num_threads, so.inter_op_num_threads = threads or torch.get_num_threads(), 1
+        self.session = ort.InferenceSession(blob, so, providers=["CPUExecutionProvider"])
+        self.embed_dim = model.embed_dim
+        log.info("ONNX Runtime engine: max |diff| to eager %.1e", diff)
+
+    def forward(self, feats: torch.Tensor) -> torch.Tensor:
+        return torch.from_numpy(self.session.run(None, {"feats": feats.cpu().numpy()})[0])

@@ -31,23 +31,26 @@ train_threads=1               # torch threads per training job; the systems trai
 train_set=train                # data/<set> names
 enroll_set=enroll              # speaker enrollment: data/enroll/spk2utt
 test_set="test"
-trials="test=data/test/trials" # name=file ...: one results column per list
+trials="test=data/test/trials" # name=file[@set] ...: one results column per list
+corrupt_set=test_corrupt       # data/<set>: the test set under held-out noises and rooms; when stage 0
+                               # wrote it, also extracted and scored as trials list <set> ("": skipped)
 gpus=0                         # 0: the systems train side by side on CPU; n > 1: torchrun DDP
 fusion=exp/fusion_mini        # stage 8: mean of the systems' AS-Norm scores
 
 help_message="Usage: $0 [options]
 Stages (--stage N --stop-stage M):
   0  generate the corpus in \$corpus, prepare data/, score the MFCC-statistics baseline ($baseline,
-     local/baseline/mfcc_stats.sh)
-  1  fbank for \$train_set, \$enroll_set and \$test_set: data/<set> (\$fbank_config), data/<name>/<set> (\$extra_fbank)
+     local/baseline/mfcc_stats.sh; on \$corrupt_set too, in ${baseline}_corrupt)
+  1  fbank for \$train_set, \$enroll_set, \$test_set (and \$corrupt_set): data/<set> (\$fbank_config),
+     data/<name>/<set> (\$extra_fbank)
   2  MUSAN / RIRS_NOISES augmentation data dirs from the corpus (data/musan_*, data/rirs)
 The stages 3-9 are the shared utils/stages/*.sh (see their --help):
   3  train every system in \$configs (train.sh: in parallel on CPU, \$train_threads threads each)
   4  average the last checkpoints (done by training) and export to TorchScript (export.sh)
-  5  extract x-vectors of the three sets (extract.sh)
+  5  extract x-vectors of the train, enroll and test sets (and \$corrupt_set) (extract.sh)
   6  back-ends: cosine (mean, lnorm) with the training-speaker cohort; the config's PLDA chain (backend.sh)
-  7  score \$trials against the enrolled speakers: cosine, cosine + AS-Norm, PLDA; exp/<sys>/results.tsv
-     (score.sh --enroll-kind spk)
+  7  score \$trials (and \$corrupt_set's trials) against the enrolled speakers: cosine, cosine + AS-Norm,
+     PLDA, PLDA + AS-Norm; exp/<sys>/results.tsv (score.sh --enroll-kind spk)
   8  fuse the systems (mean of AS-Norm scores) into \$fusion (fuse.sh)
   9  exp/RESULTS.md and DET plots exp/det_*.png (results.sh)
 Options:
@@ -58,6 +61,7 @@ Options:
   --configs \"<yaml...>\"            # systems (default: $configs)
   --config <yaml>                  # one system only (stages 3-7)
   --gpus <n>                       # 0: CPU (default); 1: one GPU; n > 1: torchrun DDP
+  --corrupt-set <set>              # the corrupted test set scored too when present (default: $corrupt_set)
   --gen-opts \"<opts>\"              # extra local/generate.py options"
 
 . utils/parse_options.sh
@@ -83,12 +87,24 @@ if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
     --vad-config "$vad_config" --chain "$baseline_chain" --trials-name "${trials%%=*}" \
     "data/$train_set" "data/$enroll_set" "data/$test_set" "$baseline"
   echo "stage 0: baseline (MFCC mean+std, cosine): $(cat "$baseline/metrics.txt")"
+  if [ -n "$corrupt_set" ] && [ -s "data/$corrupt_set/trials" ]; then
+    "$ROOT/local/baseline/mfcc_stats.sh" --nj "$nj" --cmd "$train_cmd" --mfcc-config "$mfcc_config" \
+      --vad-config "$vad_config" --chain "$baseline_chain" --trials-name "$corrupt_set" \
+      --system "$(basename "$baseline")" "data/$train_set" "data/$enroll_set" "data/$corrupt_set" "${baseline}_corrupt"
+    echo "stage 0: baseline on $corrupt_set: $(cat "${baseline}_corrupt/metrics.txt")"
+  fi
+fi
+
+# The test sets and trial lists of stages 1-9: the corrupted test set joins them when stage 0 wrote it.
+test_sets=$test_set all_trials=$trials
+if [ -n "$corrupt_set" ] && [ -s "data/$corrupt_set/trials" ]; then
+  test_sets+=" $corrupt_set" all_trials+=" $corrupt_set=data/$corrupt_set/trials@$corrupt_set"
 fi
 
 if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
   # make_fbank.sh writes feats.scp only when every job succeeded; prepare_data.sh rebuilds the
   # data dir (dropping feats.scp) when the corpus changes, and the copies below follow it.
-  for set in $train_set $enroll_set $test_set; do
+  for set in $train_set $enroll_set $test_sets; do
     up_to_date "data/$set/feats.scp" data/.prepared || utils/make_fbank.sh --nj "$nj" --cmd "$train_cmd" \
       --fbank-config "$fbank_config" "data/$set" "exp/make_fbank/$set" fbank
     for name in $extra_fbank; do
@@ -101,7 +117,7 @@ if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
       fi
     done
   done
-  echo "stage 1: fbank in data/{train,enroll,test}/feats.scp, and data/<name>/<set> for: $extra_fbank"
+  echo "stage 1: fbank in data/<set>/feats.scp for $train_set $enroll_set $test_sets, and data/<name>/<set> for: $extra_fbank"
 fi
 
 if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
@@ -128,7 +144,7 @@ if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
 fi
 
 if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
-  utils/stages/extract.sh --nj "$nj" --cmd "$cmd" --sets "$train_set $enroll_set $test_set" "${systems[@]}"
+  utils/stages/extract.sh --nj "$nj" --cmd "$cmd" --sets "$train_set $enroll_set $test_sets" "${systems[@]}"
 fi
 
 if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
@@ -136,7 +152,7 @@ if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
 fi
 
 if [ "$stage" -le 7 ] && [ "$stop_stage" -ge 7 ]; then
-  utils/stages/score.sh --enroll-kind spk --enroll-set "$enroll_set" --test-set "$test_set" --trials "$trials" \
+  utils/stages/score.sh --enroll-kind spk --enroll-set "$enroll_set" --test-set "$test_set" --trials "$all_trials" \
     "${systems[@]}"
 fi
 
@@ -144,14 +160,17 @@ if [ "$stage" -le 8 ] && [ "$stop_stage" -ge 8 ]; then
   # The mini corpus has no held-out dev trials to train a calibration or logistic-regression
   # fusion on, so the systems are fused by the mean of their AS-Norm scores (already on a common,
   # cohort-normalised scale). Recipes with dev trials pass --dev-trials (logreg fusion).
-  utils/stages/fuse.sh --score cosine_asnorm --trials "$trials" --out "$fusion" "${systems[@]}"
+  utils/stages/fuse.sh --score cosine_asnorm --trials "$all_trials" --out "$fusion" "${systems[@]}"
 fi
 
 if [ "$stage" -le 9 ] && [ "$stop_stage" -ge 9 ]; then
   with=("$baseline" "${systems[@]}")
+  also="cosine=$(basename "$baseline"):cos cosine_asnorm=$(basename "$fusion"):mean_asnorm"
+  if [ "$test_sets" != "$test_set" ]; then
+    with+=("${baseline}_corrupt") also+=" cosine=$(basename "$baseline")_corrupt:cos"
+  fi
   if [ -f "$fusion/results.tsv" ]; then with+=("$fusion"); fi
   # the baseline on the cosine DET plot, the fusion on the AS-Norm one
-  utils/stages/results.sh --title "egs/mini" --trials "$trials" \
-    --also "cosine=$(basename "$baseline"):cos cosine_asnorm=$(basename "$fusion"):mean_asnorm" "${with[@]}"
-  echo "stage 9: exp/RESULTS.md, exp/det_{cosine,cosine_asnorm,plda}.png"
+  utils/stages/results.sh --title "egs/mini" --trials "$all_trials" --also "$also" "${with[@]}"
+  echo "stage 9: exp/RESULTS.md, exp/det_[<trials>_]{cosine,cosine_asnorm,plda,plda_asnorm}.png"
 fi

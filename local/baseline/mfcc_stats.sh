@@ -4,7 +4,7 @@
 # (default: centre, whiten, length-normalise), cosine scores of <test-dir>/trials against the
 # enrollment speakers' means (<enroll-dir>/spk2utt). It shows how hard a corpus is before any
 # training. MFCCs and VAD go into copies <dir>_mfcc of the three data dirs (arks in --mfcc-dir).
-# Writes <exp-dir>/{embeddings/<set>,backend,scores/test.cos,results.tsv,metrics.txt}, with
+# Writes <exp-dir>/{embeddings/<set>,backend,scores/<trials-name>.cos,results.tsv,metrics.txt}, with
 # results.tsv last (the done marker); returns at once when results.tsv is newer than the inputs.
 # Run from a recipe dir with path.sh sourced (PYTHONPATH=$ROOT).
 
@@ -15,6 +15,7 @@ vad_config=conf/vad.yaml
 mfcc_dir=mfcc
 chain=mean,whiten,lnorm
 trials_name="test"
+system=
 
 help_message="Usage: $0 [options] <train-dir> <enroll-dir> <test-dir> <exp-dir>
  e.g.: $0 --nj 2 --trials-name mini data/train data/enroll data/test exp/baseline_mfcc_stats
@@ -25,7 +26,8 @@ Options:
   --vad-config <yaml>            # energy VAD on C0 (default: $vad_config)
   --mfcc-dir <dir>               # where the MFCC and VAD arks go (default: $mfcc_dir)
   --chain <steps>                # back-end chain before cosine (default: $chain)
-  --trials-name <name>           # the trials column of results.tsv (default: $trials_name)"
+  --trials-name <name>           # the trials column of results.tsv and the score file's name (default: $trials_name)
+  --system <name>                # the system column of results.tsv (default: the exp-dir's name)"
 
 . "$(dirname "$0")/../../utils/parse_options.sh" || exit 1
 if [ $# -ne 4 ]; then
@@ -65,9 +67,9 @@ python -m score.bin.train_backend --chain "$chain" --train "$exp/embeddings/trai
 mkdir -p "$exp/scores"
 python -m score.bin.score --method cosine --backend-dir "$exp/backend" \
   --enroll "$exp/embeddings/enroll/spk_xvector.scp" --test "$exp/embeddings/test/xvector.scp" \
-  --trials "$trials" --out "$exp/scores/test.cos"
-python -m score.bin.compute_metrics --trials "$trials" --scores "$exp/scores/test.cos" \
-  --results "$exp/results.tsv" --system "$(basename "$exp")" --backend "${chain//,/-}-cosine" \
+  --trials "$trials" --out "$exp/scores/$trials_name.cos"
+python -m score.bin.compute_metrics --trials "$trials" --scores "$exp/scores/$trials_name.cos" \
+  --results "$exp/results.tsv" --system "${system:-$(basename "$exp")}" --backend "${chain//,/-}-cosine" \
   --trials-name "$trials_name" > "$exp/metrics.txt.tmp"
 mv "$exp/metrics.txt.tmp" "$exp/metrics.txt"
 cat "$exp/metrics.txt"

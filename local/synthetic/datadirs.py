@@ -8,7 +8,7 @@ Writes, sorted with LC_ALL=C order and with absolute wav paths:
                               rooms: the same utterance ids, speakers, genres and trials, plus
                               utt2corruption (`utt noise|music|babble|reverb|reverb+noise`)
   spoof_{train,dev,eval}/     the same + utt2attack (`utt bonafide|A0x`); utt2spk = claimed speaker.
-                              Bona fide: 3 train utterances of each spoof_train speaker; all test
+                              Bona fide: 6 train utterances of each spoof_train speaker; all test
                               utterances of the dev/eval-half speakers
   sasv_{dev,eval}/trials      `enroll_spk test_utt target|nontarget|spoof` (utts in spoof_{dev,eval})
   mix_{train,test}/           wav.scp utt2spk (utt -> utt) spk2utt utt2dur utt2spks utt2overlap
@@ -26,7 +26,7 @@ from collections import defaultdict
 from common.errors import FormatError
 from local.synthetic.rate import SR
 
-BONAFIDE_PER_TRAIN_SPK = 3
+BONAFIDE_PER_TRAIN_SPK = 6
 
 
 def _read_tsv(path: str, need: list[str]) -> list[dict[str, str]]:

@@ -33,7 +33,9 @@ class CorpusOptions:
     test_utts: int = 10             # eval speakers: test utterances (other sessions)
     min_dur: float = 2.0
     max_dur: float = 4.0
-    spoof_per_attack: int = 2       # spoofs per eval speaker and attack
+    spoof_per_attack: int = 5       # spoofs per eval speaker and attack (spoof_dev, spoof_eval)
+    spoof_train_per_attack: int = 4  # spoofs per spoof_train speaker and attack
+    sasv_nontargets_per_spk: int = 8  # SASV lists: nontargets kept per enrolled speaker (0: all)
     num_mix_train: int = 100
     num_mix_test: int = 40
     speaker_spread: float = 1.0     # between-speaker variability scale
@@ -46,6 +48,9 @@ class CorpusOptions:
             raise ValueError("need at least 2 train and 4 eval speakers (--num-train-spk, --num-eval-spk)")
         if min(self.utts_per_spk, self.enroll_utts, self.test_utts) < 1:
             raise ValueError("--utts-per-spk, --enroll-utts and --test-utts must be >= 1")
+        if min(self.spoof_per_attack, self.spoof_train_per_attack, self.sasv_nontargets_per_spk) < 0:
+            raise ValueError("--spoof-per-attack, --spoof-train-per-attack and --sasv-nontargets-per-spk "
+                             "must be >= 0")
         if not 0.2 <= self.min_dur <= self.max_dur:
             raise ValueError(f"need 0.2 <= --min-dur <= --max-dur, got {self.min_dur} and {self.max_dur}")
 
@@ -188,11 +193,13 @@ def make_plan(o: CorpusOptions) -> Plan:
                 add_utt(sp, 1 + k % 3, o.enroll_utts + k, "test")
 
     # Spoofs: half the train speakers with the train attacks; eval speakers split in a dev half
-    # (train attacks) and an eval half (unseen attacks).
+    # (train attacks) and an eval half (unseen attacks). They come from their own generator, so the
+    # spoof options change nothing else in the corpus.
     train_spk = [sp for sp in speakers if sp.split == "train"]
     eval_spk = [sp for sp in speakers if sp.split == "eval"]
     n_dev = len(eval_spk) // 2
-    groups = [("spoof_train", train_spk[::2], TRAIN_ATTACKS, 1),
+    srng = np.random.default_rng([o.seed, STREAMS["plan"], 1])
+    groups = [("spoof_train", train_spk[::2], TRAIN_ATTACKS, o.spoof_train_per_attack),
               ("spoof_dev", eval_spk[:n_dev], TRAIN_ATTACKS, o.spoof_per_attack),
               ("spoof_eval", eval_spk[n_dev:], EVAL_ATTACKS, o.spoof_per_attack)]
     spoofs: list[SpoofJob] = []
@@ -201,8 +208,8 @@ def make_plan(o: CorpusOptions) -> Plan:
             for a in attacks:
                 for k in range(per):
                     utt = f"{sp.spk}-spoof-{a}-{k:03d}"
-                    sess = sample_session(rng, "speech", spread)
-                    spoofs.append(SpoofJob(len(spoofs), utt, sp.spk, set_, a, sp.voice, sess, _dur(rng, o),
+                    sess = sample_session(srng, "speech", spread)
+                    spoofs.append(SpoofJob(len(spoofs), utt, sp.spk, set_, a, sp.voice, sess, _dur(srng, o),
                                            f"spoof/{a}/{utt}.wav"))
 
     mixes: list[MixJob] = []
@@ -222,20 +229,32 @@ def make_plan(o: CorpusOptions) -> Plan:
     tests = [u for u in utts if u.set == "test"] if o.corrupt_test else []
     corrupts = [CorruptJob(i, u, CORRUPTIONS[i % len(CORRUPTIONS)], o.seed, f"wav_corrupt/{u.spk}/{u.utt}.wav")
                 for i, u in enumerate(tests)]
-    return Plan(o, speakers, utts, spoofs, mixes, augs, make_trials(utts, spoofs, n_dev, eval_spk), corrupts)
+    trials = make_trials(utts, spoofs, n_dev, eval_spk, o.sasv_nontargets_per_spk,
+                         np.random.default_rng([o.seed, STREAMS["plan"], 2]))
+    return Plan(o, speakers, utts, spoofs, mixes, augs, trials, corrupts)
 
 
-def make_trials(utts: list[UttJob], spoofs: list[SpoofJob], n_dev: int,
-                eval_spk: list[Speaker]) -> dict[str, list[tuple[str, str, str]]]:
-    """ASV trials (every enrolled speaker against every test utterance) and SASV dev/eval trials."""
+def make_trials(utts: list[UttJob], spoofs: list[SpoofJob], n_dev: int, eval_spk: list[Speaker],
+                nontargets_per_spk: int, rng: np.random.Generator) -> dict[str, list[tuple[str, str, str]]]:
+    """ASV trials (every enrolled speaker against every test utterance) and SASV dev/eval trials.
+
+    The SASV lists keep every target and spoof trial but only `nontargets_per_spk` random nontargets
+    per enrolled speaker (0: all), so that spoofs are a large share of the negatives, as in ASVspoof
+    2019 LA (66% on eval); with all nontargets even a perfect CM could hardly move the SASV-EER.
+    """
     tests = [u for u in utts if u.set == "test"]
     enrolled = sorted({u.spk for u in utts if u.set == "enroll"})
     trials = {"trials": [(e, u.utt, "target" if u.spk == e else "nontarget") for e in enrolled for u in tests]}
     halves = {"sasv_dev": {sp.spk for sp in eval_spk[:n_dev]}, "sasv_eval": {sp.spk for sp in eval_spk[n_dev:]}}
     for name, spks in halves.items():
         cm_set = "spoof_" + name.split("_")[1]
-        rows = [(e, u.utt, "target" if u.spk == e else "nontarget")
-                for e in sorted(spks) for u in tests if u.spk in spks]
+        rows = []
+        for e in sorted(spks):
+            rows += [(e, u.utt, "target") for u in tests if u.spk == e]
+            non = [u.utt for u in tests if u.spk in spks and u.spk != e]
+            if 0 < nontargets_per_spk < len(non):
+                non = [non[i] for i in sorted(rng.choice(len(non), nontargets_per_spk, replace=False))]
+            rows += [(e, t, "nontarget") for t in non]
         rows += [(s.spk, s.utt, "spoof") for s in spoofs if s.set == cm_set]
         trials[name] = rows
     return {k: sorted(v) for k, v in trials.items()}

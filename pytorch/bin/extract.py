@@ -57,7 +57,7 @@ def load_model(exp: str, checkpoint: str, device: str) -> torch.nn.Module:
 
 def load_onnx_model(exp: str, checkpoint: str) -> torch.nn.Module:
     """--engine onnx: the exported graph run by ONNX Runtime (CPU), after the export's parity check."""
-    from pytorch.inference import OnnxRuntimeModel
+    from pytorch.export import OnnxRuntimeModel
     from pytorch.training.checkpoint import load_model as load
     return OnnxRuntimeModel(load(exp, checkpoint).eval(), torch.get_num_threads())
 

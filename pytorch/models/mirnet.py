@@ -5,7 +5,10 @@ Input [B, T, F]: the F = D = 257-bin log spectrum (32 ms frames, 10 ms hop, 512-
 `features: {name: spectrogram, frame_length: 32}` at 16 kHz).
 1. Speech encoder: 1-D convolutions over time, each followed by LeakyReLU(0.2), with (channels,
    kernel) = `encoder_channels` x `encoder_kernels` (the paper: (512, 5) (512, 3) (512, 3) (512, 1)
-   (1500, 1)) and a last (N*D, 1) layer: V1 [B, N*D, T].
+   (1500, 1)) and a last (N*D, 1) layer: V1 [B, N*D, T]. `encoder_norm: batch` puts a BatchNorm1d
+   after each activation, as in the x-vector TDNN whose frame layers these sizes are: without it
+   PyTorch's default init shrinks the signal about 2x per layer, so V1 (and Z) hardly depend on the
+   input and the model barely learns (egs/overlap/README.md); `none` is the bare description.
 2. Spectral attention, per branch k = 1..N:
    - channel exchange: V_k = V1 rolled by (k-1)*D channels; for N = 2, V2 = concat(V1[D:2D], V1[:D]);
    - a shared frame attention W_k = sigmoid(fc2(tanh(fc1(V_k)))) [B, T, 1] (fc1: `attention_dim` = 64);
@@ -39,18 +42,22 @@ class MIRNet(nn.Module):
                  encoder_channels: Sequence[int] = (512, 512, 512, 512, 1500),
                  encoder_kernels: Sequence[int] = (5, 3, 3, 1, 1), attention_dim: int = 64,
                  depth: int = 18, base_channels: int = 32, embed_dim: int = 256,
-                 pooling: Mapping[str, Any] | str | None = "tap") -> None:
+                 pooling: Mapping[str, Any] | str | None = "tap", encoder_norm: str = "batch") -> None:
         super().__init__()
         if len(encoder_channels) != len(encoder_kernels):
             raise ValueError(f"model.encoder_channels ({len(encoder_channels)}) and model.encoder_kernels "
                              f"({len(encoder_kernels)}) must have the same length")
         if num_identities < 1:
             raise ValueError(f"model.num_identities: at least 1, got {num_identities}")
+        if encoder_norm not in ("batch", "none"):
+            raise ValueError(f"model.encoder_norm: 'batch' or 'none', got {encoder_norm!r}")
         self.feat_dim, self.embed_dim, self.num_identities = feat_dim, embed_dim, num_identities
         layers: list[nn.Module] = []
         cin = feat_dim
         for cout, k in [*zip(encoder_channels, encoder_kernels), (num_identities * feat_dim, 1)]:
             layers += [nn.Conv1d(cin, cout, k, padding=k // 2), nn.LeakyReLU(0.2)]
+            if encoder_norm == "batch":
+                layers.append(nn.BatchNorm1d(cout))
             cin = cout
         self.encoder = nn.Sequential(*layers)
         self.att_fc1 = nn.Linear(num_identities * feat_dim, attention_dim)

@@ -8,12 +8,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from common.embeddings import load_embeddings
-from common.errors import FormatError
+from common.errors import AsvError, FormatError
 from common.io import read_spk2utt
 from score.chain import Chain
 from score.classstats import check_matrix
 from score.cosine import index_ids
 from score.enroll import group_rows
+from score.plda import PLDA
 
 
 def load_table(paths: str | Sequence[str]) -> tuple[list[str], np.ndarray]:
@@ -57,3 +58,18 @@ def load_trial_set(pairs: tuple[np.ndarray, np.ndarray], enroll_scp: str, test_s
     e_idx = index_ids(pairs[0], e_keys, "enroll", spk2utt or enroll_scp)
     t_idx = index_ids(pairs[1], t_keys, "test", test_scp)
     return TrialSet(e_keys, enroll, test, e_idx, t_idx, chain, groups)
+
+
+def plda_of(ts: TrialSet, backend_dir: str | None) -> PLDA:
+    """The PLDA of the trial set's chain; an error saying how to get one when there is none."""
+    if ts.chain is None or ts.chain.plda is None:
+        raise AsvError(f"PLDA scoring needs --backend-dir with a chain ending in plda "
+                       f"(got {backend_dir}); train one with score.bin.train_backend")
+    return ts.chain.plda
+
+
+def enroll_counts(spk2utt: str, keys: list[str]) -> np.ndarray:
+    """Number of utterances behind each (already averaged) enroll embedding, for PLDA (Kaldi --num-utts);
+    an id the spk2utt lacks counts one."""
+    table = read_spk2utt(spk2utt)
+    return np.array([len(table.get(k, [k])) for k in keys])

@@ -28,21 +28,13 @@ import numpy as np
 
 from common.cli import add_bool, make_parser, refuse_overwrite, run_main, setup_logging
 from common.errors import AsvError, FormatError
-from common.io import read_kv, read_spk2utt
-from score.bin._scoring_io import TrialSet, load_trial_set
+from common.io import read_kv
+from score.bin._scoring_io import TrialSet, enroll_counts, load_trial_set, plda_of
 from score.cosine import cosine_scores
 from score.enroll import AQE_REFS, ENROLL_MODES, mean_embeddings, multi_enroll_scores
-from score.plda import PLDA
 from score.trials import read_pairs, write_score_file
 
 log = logging.getLogger("score")
-
-
-def _plda_of(ts: TrialSet, backend_dir: str | None) -> PLDA:
-    if ts.chain is None or ts.chain.plda is None:
-        raise AsvError(f"--method plda needs --backend-dir with a chain ending in plda "
-                       f"(got {backend_dir}); train one with score.bin.train_backend")
-    return ts.chain.plda
 
 
 def _num_utts(path: str, keys: list[str]) -> np.ndarray:
@@ -61,11 +53,8 @@ def _num_utts(path: str, keys: list[str]) -> np.ndarray:
 def _single(args: argparse.Namespace, ts: TrialSet) -> np.ndarray:
     if args.method == "cosine":
         return cosine_scores(ts.enroll, ts.test, ts.e_idx, ts.t_idx)
-    plda = _plda_of(ts, args.backend_dir)
-    n_enroll = None
-    if args.enroll_spk2utt:
-        spk2utt = read_spk2utt(args.enroll_spk2utt)
-        n_enroll = np.array([len(spk2utt.get(k, [k])) for k in ts.enroll_keys])
+    plda = plda_of(ts, args.backend_dir)
+    n_enroll = enroll_counts(args.enroll_spk2utt, ts.enroll_keys) if args.enroll_spk2utt else None
     if args.num_utts:
         n_enroll = _num_utts(args.num_utts, ts.enroll_keys)
     return plda.score_trials(ts.enroll, ts.test, ts.e_idx, ts.t_idx, n_enroll)
@@ -77,7 +66,7 @@ def _multi(args: argparse.Namespace, ts: TrialSet) -> np.ndarray:
     if args.method == "cosine":
         return multi_enroll_scores(utt, groups, ts.test, ts.e_idx, ts.t_idx, args.enroll_mode, args.aqe_alpha,
                                    args.aqe_ref)
-    plda = _plda_of(ts, args.backend_dir)
+    plda = plda_of(ts, args.backend_dir)
     sizes = np.array([len(g) for g in groups])
     if args.enroll_mode == "mean-emb":
         return plda.score_trials(mean_embeddings(utt, groups), ts.test, ts.e_idx, ts.t_idx, sizes)

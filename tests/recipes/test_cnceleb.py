@@ -39,7 +39,8 @@ def test_cnceleb_stages_0_to_9(cnc):
     exp = d / "exp" / "tiny_resnet"
     rows = [x.split("\t") for x in lines(exp / "results.tsv")[1:]]
     assert [(x[3], x[1], x[2]) for x in rows] == [("eval", "cosine", "none"), ("eval", "cosine", "asnorm3"),
-                                                  ("eval", "mean-lda3-lnorm-plda", "none")]
+                                                  ("eval", "mean-lda3-lnorm-plda", "none"),
+                                                  ("eval", "mean-lda3-lnorm-plda", "asnorm3")]
     genre = (exp / "conditions" / "eval.cosine_asnorm.genre.md").read_text()
     assert all(g in genre for g in fake.test_genres)
     assert (exp / "conditions" / "eval.cosine.cp.png").stat().st_size > 1000

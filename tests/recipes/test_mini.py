@@ -35,22 +35,25 @@ def test_mini_stage0_1(tmp_path):
     _recipe_copy(d)
     r = _run(d, "--stage", "0", "--stop-stage", "1", *TINY)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-    for s, n in (("train", 12), ("enroll", 8), ("test", 12)):
+    for s, n in (("train", 12), ("enroll", 8), ("test", 12), ("test_corrupt", 12)):
         for feats in (os.path.join(d, "data", s), os.path.join(d, "data", "fbank40", s)):
             assert len(_lines(os.path.join(feats, "feats.scp"))) == n
             assert len(_lines(os.path.join(feats, "utt2num_frames"))) == n
     assert len(_lines(os.path.join(d, "data", "test", "trials"))) == 4 * 12
     for s in ("spoof_train", "spoof_dev", "spoof_eval", "mix_train", "mix_test", "sasv_dev", "sasv_eval"):
         assert os.path.isdir(os.path.join(d, "data", s))
-    res = _lines(os.path.join(d, "exp", "baseline_mfcc_stats", "results.tsv"))
-    assert len(res) == 2 and res[0].split("\t")[:5] == ["system", "backend", "norm", "trials", "eer"]
-    assert 0.0 <= float(res[1].split("\t")[4]) <= 100.0
+    for exp, trials in (("baseline_mfcc_stats", "test"), ("baseline_mfcc_stats_corrupt", "test_corrupt")):
+        res = _lines(os.path.join(d, "exp", exp, "results.tsv"))
+        assert len(res) == 2 and res[0].split("\t")[:5] == ["system", "backend", "norm", "trials", "eer"]
+        assert res[1].split("\t")[0] == "baseline_mfcc_stats" and res[1].split("\t")[3] == trials
+        assert 0.0 <= float(res[1].split("\t")[4]) <= 100.0
+        assert len(_lines(os.path.join(d, "exp", exp, "scores", f"{trials}.cos"))) == 4 * 12
     assert "stage 0: baseline" in r.stdout
 
     # A rerun finds everything done: nothing is regenerated or recomputed.
     stamps = {p: os.path.getmtime(os.path.join(d, p))
               for p in ("corpus/.done", "data/.prepared", "data/train/feats.scp", "data/fbank40/test/feats.scp",
-                        "exp/baseline_mfcc_stats/results.tsv")}
+                        "exp/baseline_mfcc_stats/results.tsv", "exp/baseline_mfcc_stats_corrupt/results.tsv")}
     r = _run(d, "--stage", "0", "--stop-stage", "1", *TINY)
     assert r.returncode == 0, r.stderr[-3000:]
     assert stamps == {p: os.path.getmtime(os.path.join(d, p)) for p in stamps}
@@ -76,22 +79,29 @@ def test_mini_end_to_end(mini_run):
         exp = os.path.join(d, "exp", s)
         assert sorted(os.listdir(os.path.join(exp, "models"))) == \
             ["avg.pt", "avg.ts.pt", "epoch_1.pt", "epoch_2.pt"]
-        for part, n in (("train", 12), ("enroll", 8), ("test", 12)):
+        for part, n in (("train", 12), ("enroll", 8), ("test", 12), ("test_corrupt", 12)):
             assert len(_lines(os.path.join(exp, "embeddings", part, "xvector.scp"))) == n
         assert len(_lines(os.path.join(exp, "embeddings", "enroll", "spk_xvector.scp"))) == 4
-        for m in ("cosine", "cosine_asnorm", "plda"):
-            assert len(_lines(os.path.join(exp, "scores", f"test.{m}"))) == 4 * 12
+        for t in ("test", "test_corrupt"):
+            for m in ("cosine", "cosine_asnorm", "plda", "plda_asnorm"):
+                assert len(_lines(os.path.join(exp, "scores", f"{t}.{m}"))) == 4 * 12
         rows = [line.split("\t") for line in _lines(os.path.join(exp, "results.tsv"))[1:]]
-        assert [(row[0], row[2]) for row in rows] == [(s, "none"), (s, "asnorm3"), (s, "none")]
+        assert [(row[0], row[2], row[3]) for row in rows] == [
+            (s, n, t) for t in ("test", "test_corrupt") for n in ("none", "asnorm3", "none", "asnorm3")]
         with open(os.path.join(exp, "config.yaml")) as f:
             assert yaml.safe_load(f)["meta"]["git_sha"]
-    assert len(_lines(os.path.join(d, "exp", "fusion_tiny", "scores", "test.mean_asnorm"))) == 4 * 12
+    for t in ("test", "test_corrupt"):
+        assert len(_lines(os.path.join(d, "exp", "fusion_tiny", "scores", f"{t}.mean_asnorm"))) == 4 * 12
     with open(os.path.join(d, "exp", "RESULTS.md")) as f:
         table = f.read()
     for name in ("baseline_mfcc_stats", "tiny_resnet_mini", "tiny_ecapa_mini", "fusion_tiny"):
         assert name in table
-    for m in ("cosine", "cosine_asnorm", "plda"):
-        assert os.path.getsize(os.path.join(d, "exp", f"det_{m}.png")) > 10000
+    # the baseline's clean and corrupted runs share one row, with a cell in each trials column
+    baseline = [ln for ln in table.splitlines() if ln.startswith("| baseline_mfcc_stats ")]
+    assert len(baseline) == 1 and "%" in baseline[0].split("|")[-2], table
+    for t in ("test", "test_corrupt"):
+        for m in ("cosine", "cosine_asnorm", "plda", "plda_asnorm"):
+            assert os.path.getsize(os.path.join(d, "exp", f"det_{t}_{m}.png")) > 10000
 
     # A rerun of the neural stages reuses the models and embeddings: nothing is retrained or re-extracted.
     keep = [os.path.join(d, "exp", f"tiny_{s}", p) for s in systems

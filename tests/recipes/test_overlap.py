@@ -14,7 +14,8 @@ from tests.recipes.recipe_run import recipe_copy, run_recipe
 TINY = ["--nj", "1", "--num-train-spk", "6", "--num-eval-spk", "4", "--utts-per-spk", "4",
         "--gen-opts", "--num-mix-train 0 --num-mix-test 0 --augsets false --min-dur 1 --max-dur 1.5 "
                       "--enroll-utts 1 --test-utts 3 --spoof-per-attack 1",
-        "--triplets", "6", "--seg-dur", "1.0"]
+        "--triplets", "6", "--seg-dur", "1.0",
+        "--sep-train-pairs", "8", "--sep-test-pairs", "4", "--sep-train-opts", "--set train.epochs=1"]
 
 
 def _recipe(dst) -> str:
@@ -29,6 +30,11 @@ def _recipe(dst) -> str:
             cfg["model"]["encoder_channels"] = [16, 16, 16, 16, 32]
         cfg["train"].update(epochs=1, batch_size=4, average_last=1)
         path.write_text(yaml.safe_dump(cfg))
+    path = dst / "conf" / "voicefilter_mini.yaml"      # the separators: tiny (one epoch through TINY)
+    cfg = yaml.safe_load(path.read_text())
+    cfg["model"].update(conv_channels=2, last_channels=1, lstm_hidden=8, fc_dim=16)
+    cfg["train"].update(batch_size=4, chunk_seconds=0.5)
+    path.write_text(yaml.safe_dump(cfg))
     return str(dst)
 
 

@@ -37,7 +37,8 @@ def test_voxceleb_stages_0_to_9(vox):
     exp = d / "exp" / "tiny_ecapa"
     rows = [x.split("\t") for x in lines(exp / "results.tsv")[1:]]
     assert [(x[3], x[1]) for x in rows] == [(t, b) for t in LISTS
-                                            for b in ("cosine", "cosine", "mean-lda3-lnorm-plda")]
+                                            for b in ("cosine", "cosine", "mean-lda3-lnorm-plda",
+                                                      "mean-lda3-lnorm-plda")]
     n_vox1 = len(fake.utts["vox1_dev"]) + len(fake.utts["vox1_test"])
     assert len(lines(exp / "embeddings" / "vox1" / "xvector.scp")) == n_vox1
     table = (d / "exp" / "RESULTS.md").read_text()

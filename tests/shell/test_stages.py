@@ -16,6 +16,8 @@ import pytest
 import yaml
 
 from common.embeddings import write_embeddings
+from score.bin import norm as norm_cli
+from score.bin import score as score_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 DIM, N_TRAIN, N_EVAL = 8, 6, 3
@@ -71,7 +73,8 @@ def _build(r: Path) -> Path:
     pairs = [(a, b) for i, a in enumerate(ids) for b in ids[i + 1:]]
     _write(r / "data/test/trials_utt", [f"{a} {b} {'target' if test[a] == test[b] else 'nontarget'}" for a, b in pairs])
     _write(r / "data/test/utt2genre", [f"{u} {GENRES[i % 2]}" for i, u in enumerate(sorted(test))])
-    sets = {"train": train, "enroll": enroll, "test": test}
+    # test_b: the same utterances drawn again (another test set on the same trials, like test_corrupt)
+    sets = {"train": train, "enroll": enroll, "test": test, "test_b": test}
     _system(r, "sys_plda", ["mean", "lda:4", "lnorm", "plda"], sets, 1)
     _system(r, "sys_cos", ["mean", "lnorm"], sets, 2)
     return r
@@ -83,12 +86,13 @@ def recipe(tmp_path: Path) -> Path:
 
 
 SYSTEMS = ("exp/sys_plda", "exp/sys_cos")
-SPK_TRIALS = "test=data/test/trials half=data/test/trials_half"
+SPK_TRIALS = "test=data/test/trials half=data/test/trials_half@test_b"  # half is scored on test_b
 
 
 @pytest.fixture(scope="module")
 def scored_once(tmp_path_factory) -> Path:
-    """Stages 6-7 run once (speaker enrollment, two trial lists) for the tests that read or go on from them."""
+    """Stages 6-7 run once (speaker enrollment, two trial lists on two test sets) for the tests that read or go
+    on from them."""
     r = _build(tmp_path_factory.mktemp("stages") / "recipe")
     _ok(_stage(r, "backend.sh", "--train-set", "train", *SYSTEMS))
     _ok(_stage(r, "score.sh", "--enroll-kind", "spk", "--trials", SPK_TRIALS, *SYSTEMS))
@@ -122,20 +126,39 @@ def _rows(path: Path) -> list[list[str]]:
     return [line.split("\t") for line in lines[1:]]
 
 
-def test_speaker_enrollment_several_lists(scored_once):
+def test_speaker_enrollment_several_lists(scored_once, monkeypatch):
     recipe = scored_once
+    monkeypatch.chdir(recipe)  # the scp files name their arks relative to the recipe dir
     assert (recipe / "exp/sys_plda/backend/plda").is_dir() and not (recipe / "exp/sys_cos/backend/plda").exists()
     # one row per trial list x back-end; the cosine-only system has no PLDA row
     plda = _rows(recipe / "exp/sys_plda/results.tsv")
     assert [(r[0], r[1], r[2], r[3]) for r in plda] == [
         ("sys_plda", b, n, t) for t in ("test", "half")
-        for b, n in (("cosine", "none"), ("cosine", "asnorm3"), ("mean-lda4-lnorm-plda", "none"))]
+        for b, n in (("cosine", "none"), ("cosine", "asnorm3"), ("mean-lda4-lnorm-plda", "none"),
+                     ("mean-lda4-lnorm-plda", "asnorm3"))]
     assert [(r[2], r[3]) for r in _rows(recipe / "exp/sys_cos/results.tsv")] == [
         ("none", "test"), ("asnorm3", "test"), ("none", "half"), ("asnorm3", "half")]
+    assert not list((recipe / "exp/sys_cos/scores").glob("*.plda*"))
     n = N_EVAL * N_EVAL * 4
-    for m in ("cosine", "cosine_asnorm", "plda"):
+    for m in ("cosine", "cosine_asnorm", "plda", "plda_asnorm"):
         assert len((recipe / f"exp/sys_plda/scores/test.{m}").read_text().splitlines()) == n
         assert len((recipe / f"exp/sys_plda/scores/half.{m}").read_text().splitlines()) == (n + 1) // 2
+    # each list against its own test set, and PLDA + AS-Norm as score.bin.norm --scoring plda gives it
+    sys_ = recipe / "exp/sys_plda"
+    for t, test_set, trials in (("test", "test", "trials"), ("half", "test_b", "trials_half")):
+        common = ["--backend-dir", str(sys_ / "backend/plda"), "--enroll-spk2utt", str(recipe / "data/enroll/spk2utt"),
+                  "--enroll", str(sys_ / "embeddings/enroll/spk_xvector.scp"),
+                  "--test", str(sys_ / f"embeddings/{test_set}/xvector.scp")]
+        ref = recipe / f"ref.{t}"
+        assert score_cli.main(["--method", "plda", *common, "--trials", str(recipe / f"data/test/{trials}"),
+                               "--out", str(ref)]) == 0
+        assert ref.read_text() == (sys_ / f"scores/{t}.plda").read_text()
+        assert norm_cli.main(["--method", "asnorm", "--scoring", "plda", "--top-n", "3", *common,
+                              "--cohort", str(sys_ / "backend/cohort.scp"), "--scores", str(ref),
+                              "--out", str(ref) + ".asnorm"]) == 0
+        assert Path(str(ref) + ".asnorm").read_text() == (sys_ / f"scores/{t}.plda_asnorm").read_text()
+    # the PLDA + AS-Norm scores are not the PLDA scores
+    assert (sys_ / "scores/test.plda").read_text() != (sys_ / "scores/test.plda_asnorm").read_text()
     # well-separated speakers: every back-end's EER is far below chance
     assert all(float(r[4]) < 25.0 for r in plda)
 
@@ -172,7 +195,7 @@ def test_utterance_trials(recipe):
     _ok(_stage(recipe, "score.sh", "--enroll-kind", "utt", "--enroll-set", "test", "--test-set", "test",
                "--trials", "utt=data/test/trials_utt", "exp/sys_plda"))
     n = len((recipe / "data/test/trials_utt").read_text().splitlines())
-    for m in ("cosine", "cosine_asnorm", "plda"):
+    for m in ("cosine", "cosine_asnorm", "plda", "plda_asnorm"):
         scores = (recipe / f"exp/sys_plda/scores/utt.{m}").read_text().splitlines()
         assert len(scores) == n and scores[0].split()[0].startswith("e0-x")
     assert {r[3] for r in _rows(recipe / "exp/sys_plda/results.tsv")} == {"utt"}
@@ -195,6 +218,8 @@ def test_dev_trials_calibrate_and_logreg(scored):
     ("test", "bad trials spec 'test': expected name=path"),
     ("=data/test/trials", "bad trials spec '=data/test/trials'"),
     ("x=data/test/nothing", "trials 'x': no such file or empty: data/test/nothing"),
+    ("x=data/test/trials@", "bad trials spec 'x=data/test/trials@'"),
+    ("x=data/test/trials@nothing", "no exp/sys_cos/embeddings/nothing/xvector.scp for trials x"),
 ])
 def test_bad_trials_spec(recipe, spec, message):
     r = _stage(recipe, "score.sh", "--trials", spec, "exp/sys_cos")
@@ -216,7 +241,7 @@ def test_failed_scoring_leaves_no_marker_and_rerun_completes(scored):
     assert not (recipe / "exp/RESULTS.md").exists()
     bad.write_text(good)
     _ok(_stage(recipe, "score.sh", "--trials", SPK_TRIALS, "exp/sys_plda"))
-    assert len(_rows(recipe / "exp/sys_plda/results.tsv")) == 6
+    assert len(_rows(recipe / "exp/sys_plda/results.tsv")) == 8
 
 
 def test_stage_scripts_print_usage(recipe):

@@ -8,19 +8,22 @@ sys_name() { basename "${1%/}"; }
 # config's data.train (data for data/train, data/fbank40 for data/fbank40/train).
 feats_root() { dirname "$(python -m pytorch.bin.config_get "${1%/}/config.yaml" data.train)"; }
 
-# parse_trials <list>: checks a list of `name=path` trial specs and fills the arrays trials_names and
-# trials_files, in order. A missing file or a malformed spec is an error naming it.
+# parse_trials <list>: checks a list of `name=path[@set]` trial specs and fills the arrays trials_names,
+# trials_files and trials_sets (the @set of each spec, "" when it has none), in order. A missing file or a
+# malformed spec is an error naming it.
 parse_trials() {
-  local spec
-  trials_names=() trials_files=()
+  local spec name file set
+  trials_names=() trials_files=() trials_sets=()
   [ -n "$1" ] || { echo "$0: --trials is empty (give name=path ...)" >&2; return 1; }
   for spec in $1; do
-    if [[ "$spec" != *=* ]] || [ -z "${spec%%=*}" ]; then
-      echo "$0: bad trials spec '$spec': expected name=path, e.g. vox1_O=data/vox1/trials/vox1_O" >&2
+    name=${spec%%=*} file=${spec#*=} set=
+    if [[ "$file" == *@* ]]; then set=${file##*@} file=${file%@*}; fi
+    if [[ "$spec" != *=* ]] || [ -z "$name" ] || [[ "$spec" == *@ ]]; then
+      echo "$0: bad trials spec '$spec': expected name=path[@set], e.g. vox1_O=data/vox1/trials/vox1_O" >&2
       return 1
     fi
-    [ -s "${spec#*=}" ] || { echo "$0: trials '${spec%%=*}': no such file or empty: ${spec#*=}" >&2; return 1; }
-    trials_names+=("${spec%%=*}") trials_files+=("${spec#*=}")
+    [ -s "$file" ] || { echo "$0: trials '$name': no such file or empty: $file" >&2; return 1; }
+    trials_names+=("$name") trials_files+=("$file") trials_sets+=("$set")
   done
 }
 

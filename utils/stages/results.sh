@@ -8,7 +8,7 @@
 
 title=Results
 trials="test=data/test/trials"
-methods="cosine cosine_asnorm plda"
+methods="cosine cosine_asnorm plda plda_asnorm"
 also=
 out_dir=exp
 

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Recipe stage 7: score every trial list with every system by cosine, cosine + AS-Norm and PLDA (when
-# the system has a PLDA back-end, see backend.sh) into <exp>/scores/<trials-name>.{cosine,cosine_asnorm,
-# plda}, and write one results.tsv row per trial list x back-end (compute_metrics --trials-name).
+# Recipe stage 7: score every trial list with every system by cosine, cosine + AS-Norm, and PLDA and
+# PLDA + AS-Norm (when the system has a PLDA back-end, see backend.sh) into <exp>/scores/<trials-name>.
+# {cosine,cosine_asnorm,plda,plda_asnorm}, and write one results.tsv row per trial list x back-end
+# (compute_metrics --trials-name). AS-Norm's cohort is <exp>/backend/cohort.scp, scored by the same
+# back-end as the trials (score.bin.norm --scoring), top backend.top_n of the config (default 300).
+# Each trial list has its test set: --test-set, or the list's own `@set` (several test sets in one call,
+# e.g. a clean and a corrupted copy of the same test set, so that results.tsv holds every list).
 # Enrollment (--enroll-kind):
 #   spk  the trials' enroll ids are speakers of --enroll-set: its spk_xvector.scp (speaker means) and
 #        <data>/<enroll-set>/spk2utt (the utterance count PLDA needs), as in mini and CN-Celeb;
@@ -18,6 +22,8 @@ trials="test=data/test/trials"
 
 help_message="Usage: $0 [options] <exp-dir>...
  e.g.: $0 --enroll-kind spk --enroll-set enroll --test-set test --trials test=data/test/trials exp/resnet_mini
+       $0 --enroll-set enroll \\
+          --trials \"test=data/test/trials test_corrupt=data/test_corrupt/trials@test_corrupt\" exp/ecapa_mini
        $0 --enroll-kind utt --enroll-set vox1 --test-set vox1 \\
           --trials \"vox1_O=data/vox1/trials/vox1_O vox1_H=data/vox1/trials/vox1_H\" exp/resnet34se
 Options:
@@ -25,7 +31,8 @@ Options:
   --enroll-kind <spk|utt>   # speaker enrollment or utterance trials (default: $enroll_kind)
   --enroll-set <set>        # embeddings of the enroll side (default: $enroll_set)
   --test-set <set>          # embeddings of the test side (default: $test_set)
-  --trials \"<name>=<file>...\" # trial lists and their names in results.tsv (default: $trials)"
+  --trials \"<name>=<file>[@<set>]...\"  # trial lists, their names in results.tsv, and each list's test
+                            # set when it is not --test-set (default: $trials)"
 
 . "$(dirname "$0")/../parse_options.sh" || exit 1
 if [ $# -lt 1 ]; then
@@ -45,7 +52,11 @@ for sys in "$@"; do
     utt) enroll=$e/$enroll_set/xvector.scp spk2utt=() ;;
     *) echo "$0: --enroll-kind must be spk or utt, not '$enroll_kind'" >&2; exit 1 ;;
   esac
-  for f in "$enroll" "$e/$test_set/xvector.scp" "$sys/backend/cohort.scp"; do
+  for i in "${!trials_names[@]}"; do
+    f=$e/${trials_sets[$i]:-$test_set}/xvector.scp
+    [ -s "$f" ] || { echo "$0: no $f for trials ${trials_names[$i]} (run stage 5 with that set)" >&2; exit 1; }
+  done
+  for f in "$enroll" "$sys/backend/cohort.scp"; do
     [ -s "$f" ] || { echo "$0: no $f (run stages 5-6)" >&2; exit 1; }
   done
   rm -f "$sys/results.tsv" "$sys/results.tsv.tmp"    # the done marker goes first: a failure leaves none
@@ -53,18 +64,23 @@ for sys in "$@"; do
   top_n=$(python -m pytorch.bin.config_get --default 300 "$sys/config.yaml" backend.top_n)
   plda_name=${chain//:/}     # mean,lda:64,lnorm,plda -> mean-lda64-lnorm-plda
   rows=("cosine cosine none" "cosine_asnorm cosine asnorm$top_n")
-  [ -z "$chain" ] || rows+=("plda ${plda_name//,/-} none")
+  [ -z "$chain" ] || rows+=("plda ${plda_name//,/-} none" "plda_asnorm ${plda_name//,/-} asnorm$top_n")
   mkdir -p "$sc"
   for i in "${!trials_names[@]}"; do
-    t=${trials_names[$i]} tf=${trials_files[$i]}
-    rm -f "$sc/$t".{cosine,cosine_asnorm,plda}
+    t=${trials_names[$i]} tf=${trials_files[$i]} test=$e/${trials_sets[$i]:-$test_set}/xvector.scp
+    rm -f "$sc/$t".{cosine,cosine_asnorm,plda,plda_asnorm}
     python -m score.bin.score --method cosine --backend-dir "$sys/backend/cosine" \
-      --enroll "$enroll" --test "$e/$test_set/xvector.scp" --trials "$tf" --out "$sc/$t.cosine"
+      --enroll "$enroll" --test "$test" --trials "$tf" --out "$sc/$t.cosine"
     python -m score.bin.norm --method asnorm --top-n "$top_n" --cohort "$sys/backend/cohort.scp" \
-      --backend-dir "$sys/backend/cosine" --enroll "$enroll" --test "$e/$test_set/xvector.scp" \
+      --backend-dir "$sys/backend/cosine" --enroll "$enroll" --test "$test" \
       --scores "$sc/$t.cosine" --out "$sc/$t.cosine_asnorm"
-    [ -z "$chain" ] || python -m score.bin.score --method plda --backend-dir "$sys/backend/plda" "${spk2utt[@]}" \
-      --enroll "$enroll" --test "$e/$test_set/xvector.scp" --trials "$tf" --out "$sc/$t.plda"
+    if [ -n "$chain" ]; then
+      python -m score.bin.score --method plda --backend-dir "$sys/backend/plda" "${spk2utt[@]}" \
+        --enroll "$enroll" --test "$test" --trials "$tf" --out "$sc/$t.plda"
+      python -m score.bin.norm --method asnorm --scoring plda --top-n "$top_n" --cohort "$sys/backend/cohort.scp" \
+        --backend-dir "$sys/backend/plda" "${spk2utt[@]}" --enroll "$enroll" --test "$test" \
+        --scores "$sc/$t.plda" --out "$sc/$t.plda_asnorm"
+    fi
     for s in "${rows[@]}"; do
       read -r method backend norm <<< "$s"
       python -m score.bin.compute_metrics --trials "$tf" --scores "$sc/$t.$method" \

@@ -81,8 +81,7 @@ def test_eager_fallback_without_script():
 @pytest.mark.parametrize("name", ["ecapa_tdnn", "resnet34se"])
 def test_onnx_runtime_engine_gives_the_eager_embeddings(name):
     pytest.importorskip("onnxruntime")
-    from pytorch.export import PARITY_TOL
-    from pytorch.inference import OnnxRuntimeModel
+    from pytorch.export import PARITY_TOL, OnnxRuntimeModel
     model = trained_like(name).eval()
     engine = OnnxRuntimeModel(model, threads=1)
     for b, t in ((1, 250), (4, 77)):     # dynamic batch and time axes

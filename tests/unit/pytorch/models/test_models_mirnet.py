@@ -44,7 +44,8 @@ def test_identical_branch_weights_give_swapped_embeddings_for_swapped_codes():
     model.weight_fc[1].load_state_dict(model.weight_fc[0].state_dict())
     model.out_fc[1].load_state_dict(model.out_fc[0].state_dict())
     x = torch.randn(2, 30, 9)
-    last = model.encoder[-2]                       # the (2D, 1) conv: permute its output channels
+    # the (2D, 1) conv: permute its output channels (the BatchNorm after it is channel-symmetric at init)
+    last = [m for m in model.encoder if isinstance(m, torch.nn.Conv1d)][-1]
     emb = model(x)
     with torch.no_grad():
         last.weight.copy_(torch.cat([last.weight[9:], last.weight[:9]]))
@@ -57,6 +58,30 @@ def test_identical_branch_weights_give_swapped_embeddings_for_swapped_codes():
 def test_bad_encoder_config():
     with pytest.raises(ValueError, match="same length"):
         build_model({**SMALL, "encoder_kernels": [5, 3]})
+    with pytest.raises(ValueError, match="encoder_norm"):
+        build_model({**SMALL, "encoder_norm": "layer"})
+
+
+def _code_spread(model: torch.nn.Module, x: torch.Tensor) -> tuple[float, float]:
+    """(std of V1, std over the batch of each utterance's mean code): how much V1 says about the input."""
+    with torch.no_grad():
+        v1 = model.encoder(x.transpose(1, 2))
+    return float(v1.std()), float(v1.mean(2).std(0).mean())
+
+
+def test_encoder_code_keeps_its_scale_through_the_layers():
+    """The fix for MIRNet not learning on the mini mixtures: with PyTorch's default init and no
+    normalisation, each conv + LeakyReLU roughly halves the signal, so after six layers V1 (and hence Z)
+    barely depends on the input. BatchNorm after each layer keeps V1 at unit scale."""
+    torch.manual_seed(3)
+    cfg = {**SMALL, "feat_dim": 40, "encoder_channels": [64, 64, 64, 64, 128]}
+    x = torch.randn(8, 60, 40) * 3 + torch.randn(8, 1, 40)     # per-utterance offsets to tell apart
+    std, spread = _code_spread(build_model(cfg).train(), x)
+    assert std > 0.3 and spread > 0.05
+    bare = build_model({**cfg, "encoder_norm": "none"})
+    assert not any(isinstance(m, torch.nn.BatchNorm1d) for m in bare.encoder)
+    std_bare, spread_bare = _code_spread(bare, x)
+    assert std_bare < std / 5 and spread_bare < spread / 5      # what the bare description gives
 
 
 def test_extraction_concatenates_the_embeddings_and_refuses_chunk_averaging():
