@@ -1,4 +1,7 @@
 """Strict YAML experiment configs: one file per system, fixed top-level sections, `--set a.b=v` overrides.
+A config may start from another: `base: other.yaml` (a path relative to the file) loads that config and
+merges this file's sections over it (mappings key by key, anything else replaced), so a variant names only
+what it changes (e.g. conf/resnet34se_lm.yaml: the CNSRC baseline plus a large-margin stage).
 
 The resolved config (after overrides) is saved as exp/<sys>/config.yaml with argv and git SHA,
 and later stages read that file rather than repeating flags.
@@ -56,6 +59,34 @@ def load_yaml(path: str | os.PathLike) -> Any:
         raise ConfigError(f"{path}: invalid YAML: {e}".replace("\n", " ")) from None
 
 
+BASE_KEY = "base"
+
+
+def _merge(base: dict, over: dict) -> dict:
+    out = copy.deepcopy(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else copy.deepcopy(v)
+    return out
+
+
+def load_with_base(path: str | os.PathLike, _chain: tuple[str, ...] = ()) -> Any:
+    """The YAML of `path` with its `base:` resolved (recursively): the base config with this file merged over it."""
+    cfg = load_yaml(path)
+    if not isinstance(cfg, dict) or BASE_KEY not in cfg:
+        return cfg
+    base = cfg.pop(BASE_KEY)
+    if not isinstance(base, str) or not base:
+        raise ConfigError(f"{path}: base: must name a config file, e.g. base: resnet34se.yaml")
+    base_path = Path(path).parent / base
+    here = os.path.realpath(path)
+    if os.path.realpath(base_path) in (*_chain, here):
+        raise ConfigError(f"{path}: base: {base} leads back to itself")
+    parent = load_with_base(base_path, (*_chain, here))
+    if not isinstance(parent, dict):
+        raise ConfigError(f"{base_path} (base of {path}): top level must be a mapping of sections")
+    return _merge(parent, cfg)
+
+
 def _walk(cfg: Any, parts: list[str], create: bool) -> Any:
     """The node at cfg[parts[0]][parts[1]]...; with `create`, missing mappings are added on the way.
     KeyError('a.b') names the first part that is missing or sits under a non-mapping."""
@@ -105,7 +136,7 @@ def apply_overrides(cfg: dict, overrides: Iterable[str]) -> dict:
 
 
 def load_config(path: str | os.PathLike, overrides: Iterable[str] = ()) -> dict:
-    cfg = load_yaml(path) or {}
+    cfg = load_with_base(path) or {}
     if not isinstance(cfg, dict):
         raise ConfigError(f"{path}: top level must be a mapping of sections ({', '.join(SECTIONS)})")
     for key in cfg:

@@ -5,7 +5,8 @@ Usage: python -m pytorch.bin.config_get [options] <config.yaml> <dotted-key>
        python -m pytorch.bin.config_get --default 300 exp/x/config.yaml backend.top_n
 
 Lists print comma-joined (the form `score.bin.train_backend --chain` takes), scalars as they are.
-A missing key is an error unless --default is given, so a typo in a stage fails loudly.
+A missing key is an error unless --default is given, so a typo in a stage fails loudly. A config that
+starts from another (`base: other.yaml`) is read with its base merged in, as training reads it.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import Any
 
 from common.cli import make_parser, run_main
 from common.errors import ConfigError
-from pytorch.config import get_dotted, load_yaml
+from pytorch.config import get_dotted, load_with_base
 
 PROG = "config_get"
 
@@ -35,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     def body() -> None:
-        cfg = load_yaml(args.config) or {}
+        cfg = load_with_base(args.config) or {}
         try:
             value = get_dotted(cfg, args.key)
         except KeyError as e:
