@@ -41,7 +41,7 @@ The stages 3-9 are the shared utils/stages/*.sh:
   4  average the last checkpoints and export to TorchScript
   5  extract x-vectors of the training, enroll and test sets (and the SR sets)
   6  back-ends: cosine (mean, lnorm) with the training-speaker cohort; PLDA when the config has one
-  7  score the trials against the enrolled speakers: cosine, cosine + AS-Norm, PLDA; SR rankings
+  7  score the trials against the enrolled speakers: cosine, cosine + AS-Norm, PLDA (+ AS-Norm); SR rankings
   8  fuse the systems (mean of AS-Norm scores) into \$fusion
   9  exp/RESULTS.md and DET plots; per-genre tables and C-P maps (exp/<sys>/conditions/); SR mAP
 Options:

@@ -36,7 +36,7 @@ The stages 3-9 are the shared utils/stages/*.sh:
   4  average the last checkpoints and export to TorchScript
   5  extract x-vectors of the training set (back-end, cohort) and of \$eval_set
   6  back-ends: cosine (mean, lnorm) with the training-speaker cohort; PLDA when the config has one
-  7  score Vox1-O/E/H utterance against utterance: cosine, cosine + AS-Norm, PLDA; exp/<sys>/results.tsv
+  7  score Vox1-O/E/H utterance against utterance: cosine, cosine + AS-Norm, PLDA (+ AS-Norm); exp/<sys>/results.tsv
   8  fuse the systems (mean of AS-Norm scores) into \$fusion
   9  exp/RESULTS.md (one column per trial list) and DET plots
 Options:

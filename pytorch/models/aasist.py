@@ -217,14 +217,14 @@ class GraphAttention(nn.Module):
     """Graph attention over a fully connected graph: softmax(w . tanh(W (x_i * x_j)) / temperature) over j,
     then proj(attended) + proj(self), BN, SELU."""
 
-    def __init__(self, in_dim: int, out_dim: int, temperature: float = 1.0) -> None:
+    def __init__(self, in_dim: int, out_dim: int, temperature: float = 1.0, dropout: float = 0.2) -> None:
         super().__init__()
         self.att_proj = nn.Linear(in_dim, out_dim)
         self.att_weight = _att_weight(out_dim)
         self.proj_with_att = nn.Linear(in_dim, out_dim)
         self.proj_without_att = nn.Linear(in_dim, out_dim)
         self.bn = nn.BatchNorm1d(out_dim)
-        self.input_drop = nn.Dropout(0.2)
+        self.input_drop = nn.Dropout(dropout)
         self.temp = temperature
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -240,7 +240,7 @@ class HeteroGraphAttention(nn.Module):
     each type pair (within type 1, within type 2, across) has its own attention vector, and a master node
     attends to every node."""
 
-    def __init__(self, in_dim: int, out_dim: int, temperature: float = 1.0) -> None:
+    def __init__(self, in_dim: int, out_dim: int, temperature: float = 1.0, dropout: float = 0.2) -> None:
         super().__init__()
         self.proj_type1 = nn.Linear(in_dim, in_dim)
         self.proj_type2 = nn.Linear(in_dim, in_dim)
@@ -255,7 +255,7 @@ class HeteroGraphAttention(nn.Module):
         self.proj_with_attM = nn.Linear(in_dim, out_dim)
         self.proj_without_attM = nn.Linear(in_dim, out_dim)
         self.bn = nn.BatchNorm1d(out_dim)
-        self.input_drop = nn.Dropout(0.2)
+        self.input_drop = nn.Dropout(dropout)
         self.temp = temperature
 
     def _scores(self, x: torch.Tensor, n1: int) -> torch.Tensor:
@@ -308,18 +308,22 @@ class AASIST(nn.Module):
     """AASIST (and, with smaller `filts`/`gat_dims`, AASIST-L). Keys are the official `model_config` ones:
     `filts = [n_sinc_filters, [in, out] x 4]` (blocks 5 and 6 repeat the last), `gat_dims = [graph, hs-gal]`,
     `pool_ratios = [spectral, temporal, hs-gal, unused]`, `temperatures = [spectral, temporal, hs-gal, unused]`
-    (the last entries are read by no layer, in the official model as here)."""
+    (the last entries are read by no layer, in the official model as here). One key is asvlab's own:
+    `dropout`, a scale of the official dropout rates (1, the default, is the official model; 0 is none)."""
 
     def __init__(self, first_conv: int = 128,
                  filts: Sequence[Any] = (70, (1, 32), (32, 32), (32, 64), (64, 64)),
                  gat_dims: Sequence[int] = (64, 32), pool_ratios: Sequence[float] = (0.5, 0.7, 0.5, 0.5),
                  temperatures: Sequence[float] = (2.0, 2.0, 100.0, 100.0), nb_samp: int = NB_SAMP,
-                 sample_rate: int = SAMPLE_RATE) -> None:
+                 sample_rate: int = SAMPLE_RATE, dropout: float = 1.0) -> None:
         super().__init__()
         if len(filts) != 5 or len(gat_dims) != 2 or len(pool_ratios) < 3 or len(temperatures) < 3:
             raise ConfigError("aasist: expected filts [n, [i, o] x 4], gat_dims [2], pool_ratios and "
                               f"temperatures of 3+ values; got {filts!r}, {gat_dims!r}, {pool_ratios!r}, "
                               f"{temperatures!r}")
+        if not 0.0 <= dropout <= 1.0:
+            raise ConfigError(f"aasist.dropout: expected a scale in [0, 1] of the official dropout rates, "
+                              f"got {dropout!r}")
         blocks = [_pair(f, f"aasist.filts[{i + 1}]") for i, f in enumerate(filts[1:])]
         blocks += [blocks[-1]] * 2
         channels, g0, g1 = blocks[-1][1], int(gat_dims[0]), int(gat_dims[1])
@@ -335,20 +339,23 @@ class AASIST(nn.Module):
         self.pos_S = nn.Parameter(torch.randn(1, int(filts[0]) // 3, channels))
         self.master1 = nn.Parameter(torch.randn(1, 1, g0))
         self.master2 = nn.Parameter(torch.randn(1, 1, g0))
-        self.GAT_layer_S = GraphAttention(channels, g0, temperatures[0])
-        self.GAT_layer_T = GraphAttention(channels, g0, temperatures[1])
-        self.HtrgGAT_layer_ST11 = HeteroGraphAttention(g0, g1, temperatures[2])
-        self.HtrgGAT_layer_ST12 = HeteroGraphAttention(g1, g1, temperatures[2])
-        self.HtrgGAT_layer_ST21 = HeteroGraphAttention(g0, g1, temperatures[2])
-        self.HtrgGAT_layer_ST22 = HeteroGraphAttention(g1, g1, temperatures[2])
-        self.pool_S = GraphPool(pool_ratios[0], g0)
-        self.pool_T = GraphPool(pool_ratios[1], g0)
-        self.pool_hS1 = GraphPool(pool_ratios[2], g1)
-        self.pool_hT1 = GraphPool(pool_ratios[2], g1)
-        self.pool_hS2 = GraphPool(pool_ratios[2], g1)
-        self.pool_hT2 = GraphPool(pool_ratios[2], g1)
-        self.drop_way = nn.Dropout(0.2)
-        self.drop = nn.Dropout(0.5)
+        # `dropout` scales the official rates (0.2 graph inputs and branches, 0.3 pool scores, 0.5 readout):
+        # a model a tenth of the official width fits nothing under them in a few hundred steps
+        d = float(dropout)
+        self.GAT_layer_S = GraphAttention(channels, g0, temperatures[0], 0.2 * d)
+        self.GAT_layer_T = GraphAttention(channels, g0, temperatures[1], 0.2 * d)
+        self.HtrgGAT_layer_ST11 = HeteroGraphAttention(g0, g1, temperatures[2], 0.2 * d)
+        self.HtrgGAT_layer_ST12 = HeteroGraphAttention(g1, g1, temperatures[2], 0.2 * d)
+        self.HtrgGAT_layer_ST21 = HeteroGraphAttention(g0, g1, temperatures[2], 0.2 * d)
+        self.HtrgGAT_layer_ST22 = HeteroGraphAttention(g1, g1, temperatures[2], 0.2 * d)
+        self.pool_S = GraphPool(pool_ratios[0], g0, 0.3 * d)
+        self.pool_T = GraphPool(pool_ratios[1], g0, 0.3 * d)
+        self.pool_hS1 = GraphPool(pool_ratios[2], g1, 0.3 * d)
+        self.pool_hT1 = GraphPool(pool_ratios[2], g1, 0.3 * d)
+        self.pool_hS2 = GraphPool(pool_ratios[2], g1, 0.3 * d)
+        self.pool_hT2 = GraphPool(pool_ratios[2], g1, 0.3 * d)
+        self.drop_way = nn.Dropout(0.2 * d)
+        self.drop = nn.Dropout(0.5 * d)
         self.out_layer = nn.Linear(self.embed_dim, 2)
 
     def _branch(self, t: torch.Tensor, s: torch.Tensor, master: torch.Tensor, k: int

@@ -5,7 +5,8 @@ Config sections (one YAML per system; see egs/sasv/conf/aasist_mini.yaml):
   model:   the AASIST keys (`name: aasist`, first_conv, filts, gat_dims, ..., nb_samp)
   optim:   Adam with a per-step cosine decay from lr to lr_min (the official AASIST recipe)
   train:   epochs, batch_size, seed, class_weights [spoof, bona fide] (weighted cross-entropy for the
-           class imbalance; the official [0.1, 0.9] suits LA's 1:9 bona fide:spoof), freq_mask, ...
+           class imbalance; the official [0.1, 0.9] suits LA's 1:9 bona fide:spoof), freq_mask, crop (a
+           training crop shorter than the model's input), bn_recalibrate (see recalibrate_bn), ...
   augment: rawboost: none | rawboost options (pytorch.data.rawboost)
 
 Writes <exp>/models/epoch_N.pt every epoch (model, optimiser, RNG and the best-so-far record, so a
@@ -99,12 +100,17 @@ class CMTrainOptions:
     grad_clip: float = 0.0
     log_interval: int = 50
     device: str = "auto"
+    crop: int = 0                     # training crop in samples; 0: the model's input length (nb_samp)
+    bn_recalibrate: int = 0           # batch-norm statistics re-estimated on this many training batches
+                                      # before each dev scoring (0: the running averages, as the official)
 
     _choices = {"device": ("auto", "cpu", "cuda")}
 
     def check(self, where: str) -> None:
         if self.epochs < 1 or self.batch_size < 1 or self.num_workers < 0 or self.log_interval < 1:
             raise ConfigError(f"{where}: epochs, batch_size and log_interval must be >= 1, num_workers >= 0")
+        if self.crop < 0 or self.bn_recalibrate < 0:
+            raise ConfigError(f"{where}: crop and bn_recalibrate must be >= 0")
         w = self.class_weights
         if not (isinstance(w, list) and len(w) == 2 and all(isinstance(x, (int, float)) and x > 0 for x in w)):
             raise ConfigError(f"{where}.class_weights: expected [spoof_weight, bonafide_weight] > 0, got {w!r}")
@@ -196,6 +202,31 @@ def score_waves(model: AASIST, loader: DataLoader, device: torch.device) -> tupl
     return np.concatenate(scores), np.concatenate(labels)
 
 
+@torch.no_grad()
+def recalibrate_bn(model: torch.nn.Module, loader: DataLoader, batches: int, device: torch.device) -> None:
+    """Replace every batch norm's running statistics by their plain average over `batches` training batches
+    (train-mode forward, no update of the weights). The running averages start at mean 0, variance 1 and
+    forget it at 10% a step, but AASIST's first batch norm sees a variance near 1e-5 (the |sinc| outputs of
+    speech at its usual level): for the first ~100 steps its eval-mode output is off by orders of magnitude,
+    and a short run scores at chance on dev whatever it has learnt."""
+    bns = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    if not bns:
+        return
+    momenta = [m.momentum for m in bns]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average
+    model.train()
+    try:
+        for i, (wave, _) in enumerate(loader):
+            if i == batches:
+                break
+            model(wave.to(device))
+    finally:
+        for m, mom in zip(bns, momenta):
+            m.momentum = mom
+
+
 def _lr(opts: CMOptimOptions, step: int, total: int) -> float:
     return opts.lr_min + 0.5 * (opts.lr - opts.lr_min) * (1 + math.cos(math.pi * min(step, total) / total))
 
@@ -210,7 +241,8 @@ def train_cm(cfg: dict, exp: Path, resume: Path | None, on_start: Callable[[], N
     gen = torch.Generator()
 
     def loader(items: list, train: bool) -> DataLoader:
-        ds = WaveDataset(items, model.nb_samp, model.sample_rate, train, c.augment if train else None)
+        length = (c.train.crop or model.nb_samp) if train else model.nb_samp
+        ds = WaveDataset(items, length, model.sample_rate, train, c.augment if train else None)
         return DataLoader(ds, batch_size=c.train.batch_size, shuffle=train, drop_last=False,
                           num_workers=c.train.num_workers, generator=gen if train else None)
     train_dl, dev_dl = loader(train_items, True), loader(dev_items, False)
@@ -256,6 +288,8 @@ def train_cm(cfg: dict, exp: Path, resume: Path | None, on_start: Callable[[], N
             loss_sum, n = loss_sum + loss.item() * len(label), n + len(label)
             if (i + 1) % c.train.log_interval == 0:
                 log.info("epoch %d step %d/%d loss %.4f", epoch, i + 1, len(train_dl), loss_sum / n)
+        if c.train.bn_recalibrate:
+            recalibrate_bn(model, train_dl, c.train.bn_recalibrate, device)
         scores, labels = score_waves(model, dev_dl, device)
         dev_eer = eer_percent(scores, labels == 1)
         improved = dev_eer <= best["dev_eer"]

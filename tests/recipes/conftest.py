@@ -3,38 +3,17 @@ test_sasv.py builds egs/sasv's mini mode on it), so the mini recipe runs once pe
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
-import sys
 
 import pytest
 import yaml
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tests.recipes.recipe_run import ROOT, recipe_copy, run_recipe
+
 MINI = os.path.join(ROOT, "egs", "mini")
 TINY = ["--nj", "1", "--num-train-spk", "4", "--num-eval-spk", "4", "--utts-per-spk", "3",
         "--gen-opts", "--num-mix-train 2 --num-mix-test 2 --augsets false --min-dur 1 --max-dur 1.5 "
                       "--enroll-utts 2 --test-utts 3 --spoof-per-attack 1"]
-
-
-def _recipe_copy(dst: str) -> None:
-    """The recipe as a user has it (symlinks to the repo), in a scratch dir so egs/mini stays clean."""
-    os.makedirs(dst)
-    for f in ("run.sh", "cmd.sh"):
-        shutil.copy(os.path.join(MINI, f), dst)
-    shutil.copytree(os.path.join(MINI, "conf"), os.path.join(dst, "conf"))
-    for name, target in (("utils", "utils"), ("path.sh", "path.sh"), ("local", "local/synthetic")):
-        os.symlink(os.path.join(ROOT, target), os.path.join(dst, name))
-
-
-def _run(cwd: str, *args: str, shim: str | None = None, fail: str = "") -> subprocess.CompletedProcess:
-    """Runs run.sh; with a `shim` dir (see _python_shim) first on PATH, every python command line that
-    matches the regex `fail` dies as a killed job would (and is logged in <shim>/killed)."""
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env["PATH"]
-    if shim:  # path.sh activates the venv only when none is active; it must not go before the shim
-        env.update(PATH=shim + os.pathsep + env["PATH"], VIRTUAL_ENV=sys.prefix, FAIL_MATCH=fail)
-    return subprocess.run(["bash", "run.sh", *args], cwd=cwd, env=env, capture_output=True, text=True)
 
 
 def _tiny_config(src: str, dst: str) -> None:
@@ -59,7 +38,7 @@ def mini_run(tmp_path_factory) -> tuple[str, subprocess.CompletedProcess]:
     """One full run of the recipe on the tiny corpus, shared by test_mini.py (end-to-end and failure tests)
     and test_sasv.py."""
     d = str(tmp_path_factory.mktemp("e2e") / "mini")
-    _recipe_copy(d)
+    recipe_copy("mini", "synthetic", d)
     for s in SYSTEMS:
         _tiny_config(os.path.join(MINI, "conf", f"{s}.yaml"), os.path.join(d, "conf", f"tiny_{s}.yaml"))
-    return d, _run(d, "--configs", CONFIGS, "--fusion", "exp/fusion_tiny", *TINY)
+    return d, run_recipe(d, "--configs", CONFIGS, "--fusion", "exp/fusion_tiny", *TINY)

@@ -1,5 +1,6 @@
 """Running a recipe as a user has it, in a scratch dir: the recipe's run.sh, cmd.sh and conf/ copied (conf
-symlinks followed), utils and path.sh linked to the repo, local to local/<corpus>."""
+symlinks followed), utils and path.sh linked to the repo, local to local/<corpus>. The one copy/run helper
+of every recipe test (conftest.py's shared egs/mini run uses it too)."""
 from __future__ import annotations
 
 import os
@@ -13,8 +14,9 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def recipe_copy(recipe: str, corpus: str, dst: Path) -> Path:
-    src = ROOT / "egs" / recipe
+def recipe_copy(recipe: str, corpus: str, dst: str | Path) -> Path:
+    """egs/<recipe> as a user has it, in a scratch dir `dst` (so egs/ stays clean)."""
+    src, dst = ROOT / "egs" / recipe, Path(dst)
     dst.mkdir(parents=True)
     for f in ("run.sh", "cmd.sh"):
         shutil.copy(src / f, dst)
@@ -24,9 +26,14 @@ def recipe_copy(recipe: str, corpus: str, dst: Path) -> Path:
     return dst
 
 
-def run_recipe(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+def run_recipe(cwd: str | Path, *args: str, shim: str | None = None, fail: str = "") -> subprocess.CompletedProcess:
+    """Runs run.sh with the test's python first on PATH and one thread per job. With a `shim` dir (a `python`
+    wrapper, see test_mini._python_shim) first on PATH, every python command line that matches the regex
+    `fail` dies as a killed job would."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env.update(PATH=os.path.dirname(sys.executable) + os.pathsep + env["PATH"], OMP_NUM_THREADS="1")
+    if shim:  # path.sh activates the venv only when none is active; it must not go before the shim
+        env.update(PATH=shim + os.pathsep + env["PATH"], VIRTUAL_ENV=sys.prefix, FAIL_MATCH=fail)
     return subprocess.run(["bash", "run.sh", *map(str, args)], cwd=cwd, env=env, capture_output=True, text=True)
 
 

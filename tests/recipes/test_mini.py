@@ -8,7 +8,8 @@ import sys
 import pytest
 import yaml
 
-from tests.recipes.conftest import CONFIGS, SYSTEMS, TINY, _recipe_copy, _run
+from tests.recipes.conftest import CONFIGS, SYSTEMS, TINY
+from tests.recipes.recipe_run import recipe_copy, run_recipe
 
 
 def _python_shim(d: str) -> str:
@@ -32,8 +33,8 @@ def _lines(path: str) -> list[str]:
 @pytest.mark.slow
 def test_mini_stage0_1(tmp_path):
     d = str(tmp_path / "mini")
-    _recipe_copy(d)
-    r = _run(d, "--stage", "0", "--stop-stage", "1", *TINY)
+    recipe_copy("mini", "synthetic", d)
+    r = run_recipe(d, "--stage", "0", "--stop-stage", "1", *TINY)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     for s, n in (("train", 12), ("enroll", 8), ("test", 12), ("test_corrupt", 12)):
         for feats in (os.path.join(d, "data", s), os.path.join(d, "data", "fbank40", s)):
@@ -54,7 +55,7 @@ def test_mini_stage0_1(tmp_path):
     stamps = {p: os.path.getmtime(os.path.join(d, p))
               for p in ("corpus/.done", "data/.prepared", "data/train/feats.scp", "data/fbank40/test/feats.scp",
                         "exp/baseline_mfcc_stats/results.tsv", "exp/baseline_mfcc_stats_corrupt/results.tsv")}
-    r = _run(d, "--stage", "0", "--stop-stage", "1", *TINY)
+    r = run_recipe(d, "--stage", "0", "--stop-stage", "1", *TINY)
     assert r.returncode == 0, r.stderr[-3000:]
     assert stamps == {p: os.path.getmtime(os.path.join(d, p)) for p in stamps}
     assert "make_fbank" not in r.stdout
@@ -62,8 +63,8 @@ def test_mini_stage0_1(tmp_path):
 
 def test_mini_help_lists_stages(tmp_path):
     d = str(tmp_path / "mini")
-    _recipe_copy(d)
-    r = _run(d, "--help")
+    recipe_copy("mini", "synthetic", d)
+    r = run_recipe(d, "--help")
     assert r.returncode == 0
     for n in range(10):
         assert f"  {n}  " in r.stdout + r.stderr
@@ -107,7 +108,7 @@ def test_mini_end_to_end(mini_run):
     keep = [os.path.join(d, "exp", f"tiny_{s}", p) for s in systems
             for p in ("models/epoch_2.pt", "models/avg.ts.pt", "embeddings/test/xvector.scp")]
     stamps = {p: os.path.getmtime(p) for p in keep}
-    r = _run(d, "--stage", "3", "--configs", configs, "--fusion", "exp/fusion_tiny", *TINY)
+    r = run_recipe(d, "--stage", "3", "--configs", configs, "--fusion", "exp/fusion_tiny", *TINY)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert stamps == {p: os.path.getmtime(p) for p in keep}
 
@@ -155,13 +156,13 @@ def test_mini_failed_stage_is_redone_alone(mini_run, tmp_path):
     for stage, fail, remove, markers in FAILURES:
         for p in remove:
             os.remove(os.path.join(d, p))
-        r = _run(d, "--stage", str(stage), "--stop-stage", str(stage), *opts, shim=shim, fail=fail)
+        r = run_recipe(d, "--stage", str(stage), "--stop-stage", str(stage), *opts, shim=shim, fail=fail)
         assert r.returncode != 0 and os.path.exists(os.path.join(shim, "killed")), (stage, fail, r.stdout[-2000:])
         os.remove(os.path.join(shim, "killed"))
         assert not [p for p in markers if os.path.exists(os.path.join(d, p))], (stage, fail)
         before = _mtimes(d)
         first = 0 if stage <= 5 else stage
-        r = _run(d, "--stage", str(first), "--stop-stage", str(stage), *opts, shim=shim)
+        r = run_recipe(d, "--stage", str(first), "--stop-stage", str(stage), *opts, shim=shim)
         assert r.returncode == 0, (stage, r.stdout[-3000:] + r.stderr[-3000:])
         after = _mtimes(d)
         assert all(os.path.exists(os.path.join(d, p)) for p in markers), stage

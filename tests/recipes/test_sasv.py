@@ -6,24 +6,19 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 
 import pytest
 import yaml
 
-from tests.recipes.conftest import ROOT, SYSTEMS, _run
+from tests.recipes.conftest import SYSTEMS
+from tests.recipes.recipe_run import ROOT, recipe_copy, run_recipe
 
 RECIPE = os.path.join(ROOT, "egs", "sasv")
 METHODS = ("asv", "b1", "b1v2", "b2_nonorm", "b2_l2norm", "calibrated", "llr", "cascade")
 
 
 def _recipe_copy(dst: str) -> None:
-    os.makedirs(dst)
-    for f in ("run.sh", "cmd.sh"):
-        shutil.copy(os.path.join(RECIPE, f), dst)
-    shutil.copytree(os.path.join(RECIPE, "conf"), os.path.join(dst, "conf"))
-    for name, target in (("utils", "utils"), ("path.sh", "path.sh"), ("local", "local/asvspoof2019")):
-        os.symlink(os.path.join(ROOT, target), os.path.join(dst, name))
+    recipe_copy("sasv", "asvspoof2019", dst)
     # a one-epoch AASIST of ~7k parameters on 0.25 s crops, and a short B2 training
     with open(os.path.join(RECIPE, "conf", "aasist_mini.yaml")) as f:
         cm = yaml.safe_load(f)
@@ -52,7 +47,7 @@ def test_sasv_mini_end_to_end(mini_run, tmp_path):
     systems = [f"tiny_{s}" for s in SYSTEMS]
     opts = ["--mini-dir", mini, "--asv-systems", f"{systems[0]}:fbank40 {systems[1]}:fbank", "--nj", "1",
             "--cm-config", "conf/tiny_aasist.yaml", "--b2-config", "conf/tiny_b2.yaml", "--train-threads", "1"]
-    r = _run(d, *opts)
+    r = run_recipe(d, *opts)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
 
     n_trials = {p: len(_lines(os.path.join(d, "data", f"sasv_{p}", "trials"))) for p in ("dev", "eval")}
@@ -90,7 +85,7 @@ def test_sasv_mini_end_to_end(mini_run, tmp_path):
             os.path.join(d, "exp", f"asv_{systems[0]}", "embeddings", "spoof_eval", "xvector.scp"),
             os.path.join(d, "data", "fbank40", "spoof_dev", "feats.scp"), os.path.join(d, "data", ".prepared")]
     stamps = {p: os.path.getmtime(p) for p in keep}
-    r = _run(d, "--stop-stage", "5", *opts)
+    r = run_recipe(d, "--stop-stage", "5", *opts)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert stamps == {p: os.path.getmtime(p) for p in keep}
 
@@ -98,7 +93,7 @@ def test_sasv_mini_end_to_end(mini_run, tmp_path):
 def test_sasv_help_lists_stages(tmp_path):
     d = str(tmp_path / "sasv")
     _recipe_copy(d)
-    r = _run(d, "--help")
+    r = run_recipe(d, "--help")
     assert r.returncode == 0
     for n in (0, 1, 3, 5, 6, 7, 8, 9):
         assert f"  {n}  " in r.stdout + r.stderr

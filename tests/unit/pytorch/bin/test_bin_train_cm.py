@@ -14,9 +14,9 @@ import yaml
 
 from pytorch.bin import train_cm
 from pytorch.data.rawboost import RawBoostOptions, rawboost
-from pytorch.models.aasist import load_aasist
+from pytorch.models.aasist import AASIST, load_aasist
 from pytorch.training import checkpoint as ckpt_io
-from pytorch.training.cm_trainer import eer_percent
+from pytorch.training.cm_trainer import eer_percent, recalibrate_bn
 
 RATE = 16000
 MODEL = {"name": "aasist", "first_conv": 32, "filts": [24, [1, 4], [4, 4], [4, 8], [8, 8]], "gat_dims": [8, 8],
@@ -46,7 +46,8 @@ def _data(d: Path, n: int, seed: int) -> str:
 def _config(tmp_path: Path, epochs: int = 2) -> Path:
     cfg = {"data": {"train": _data(tmp_path / "train", 16, 0), "dev": _data(tmp_path / "dev", 8, 1)},
            "model": MODEL, "optim": {"lr": 0.003, "lr_min": 0.001},
-           "train": {"epochs": epochs, "batch_size": 4, "seed": 3, "class_weights": [0.5, 0.5], "device": "cpu"},
+           "train": {"epochs": epochs, "batch_size": 4, "seed": 3, "class_weights": [0.5, 0.5], "device": "cpu",
+                     "crop": 3000, "bn_recalibrate": 2},
            "augment": {"rawboost": {"algos": [2], "prob": 0.5}}}
     path = tmp_path / "cm.yaml"
     path.write_text(yaml.safe_dump(cfg))
@@ -112,3 +113,30 @@ def test_rawboost_keeps_length_and_peak_and_changes_the_signal():
         assert np.max(np.abs(y)) == pytest.approx(0.5, rel=1e-5)
         assert not np.allclose(y, x, atol=1e-3)
     assert rawboost(x, RATE, RawBoostOptions(prob=0.0), rng) is x
+
+
+def test_recalibrate_bn_takes_the_batch_statistics_and_restores_momentum():
+    # Speech-level input: the first batch norm sees a variance far below its initial running value of 1,
+    # which is what left a short training scoring at chance in eval mode.
+    torch.manual_seed(0)
+    model = AASIST(**{k: v for k, v in MODEL.items() if k != "name"})
+    waves = 0.03 * torch.randn(2, 4, 4000)
+    seen = []
+    hook = model.first_bn.register_forward_hook(lambda m, inp, out: seen.append(inp[0].detach()))
+    recalibrate_bn(model, [(w, torch.zeros(4)) for w in waves], 1, torch.device("cpu"))
+    hook.remove()
+    assert len(seen) == 1                                  # one batch asked for, one used
+    x = seen[0]
+    assert model.first_bn.running_mean.item() == pytest.approx(x.mean().item(), rel=1e-4)
+    assert model.first_bn.running_var.item() == pytest.approx(x.var().item(), rel=1e-3)   # unbiased, as BN keeps
+    assert x.var().item() < 1e-2                          # far from the initial 1
+    assert all(m.momentum == 0.1 for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d))
+
+
+def test_dropout_scales_the_official_rates():
+    kw = {k: v for k, v in MODEL.items() if k != "name"}
+    rates = sorted({m.p for m in AASIST(**kw).modules() if isinstance(m, torch.nn.Dropout)})
+    assert rates == [0.2, 0.3, 0.5]                        # the official model
+    rates = sorted({m.p for m in AASIST(**kw, dropout=0.5).modules() if isinstance(m, torch.nn.Dropout)})
+    assert rates == pytest.approx([0.1, 0.15, 0.25])
+    assert not any(m.p for m in AASIST(**kw, dropout=0.0).modules() if isinstance(m, torch.nn.Dropout))

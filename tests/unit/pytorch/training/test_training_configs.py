@@ -26,7 +26,8 @@ CONFIGS = (sorted((ROOT / "egs" / "mini" / "conf").glob("*_mini*.yaml"))
 def test_config_builds(path):
     cfg = load_config(path)
     plan = plan_stages(cfg)
-    assert len(plan) >= 2 or path.stem == "resnet34se"     # base + a large-margin stage (CNSRC: none)
+    # base + a large-margin stage; the CNSRC baseline has none (resnet34se_lm.yaml adds it, see below)
+    assert len(plan) >= 2 or path.stem == "resnet34se"
     model = build_model(cfg["model"])
     for st in plan:
         opts = train_options(st.cfg)
@@ -38,6 +39,16 @@ def test_config_builds(path):
     assert emb.shape == (2, model.embed_dim)
     if len(plan) >= 2:
         assert plan[-1].cfg["loss"]["margin"] > cfg["loss"]["margin"]
+
+
+def test_cnsrc_lm_is_the_baseline_plus_one_stage():
+    """resnet34se_lm.yaml is resnet34se.yaml (through `base:`) with a large-margin stage and nothing else."""
+    conf = ROOT / "egs" / "voxceleb" / "conf"
+    base, lm = load_config(conf / "resnet34se.yaml"), load_config(conf / "resnet34se_lm.yaml")
+    stages = lm.pop("stages")
+    assert lm == base and "stages" not in base
+    assert [s["name"] for s in stages] == ["lm"] and stages[0]["set"]["loss.margin"] > base["loss"]["margin"]
+    assert (ROOT / "egs" / "cnceleb" / "conf" / "resnet34se_lm.yaml").resolve() == conf / "resnet34se_lm.yaml"
 
 
 def test_cnsrc_config_is_the_subtools_model():
