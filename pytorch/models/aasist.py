@@ -309,13 +309,15 @@ class AASIST(nn.Module):
     `filts = [n_sinc_filters, [in, out] x 4]` (blocks 5 and 6 repeat the last), `gat_dims = [graph, hs-gal]`,
     `pool_ratios = [spectral, temporal, hs-gal, unused]`, `temperatures = [spectral, temporal, hs-gal, unused]`
     (the last entries are read by no layer, in the official model as here). One key is asvlab's own:
-    `dropout`, a scale of the official dropout rates (1, the default, is the official model; 0 is none)."""
+    `dropout`, a scale of the official dropout rates (1, the default, is the official model; 0 is none), and
+    `input_norm` (default false, as the official), which scales each input to unit RMS: the level is then
+    no cue, and the first batch norm sees a variance near 1/filters instead of ~1e-5."""
 
     def __init__(self, first_conv: int = 128,
                  filts: Sequence[Any] = (70, (1, 32), (32, 32), (32, 64), (64, 64)),
                  gat_dims: Sequence[int] = (64, 32), pool_ratios: Sequence[float] = (0.5, 0.7, 0.5, 0.5),
                  temperatures: Sequence[float] = (2.0, 2.0, 100.0, 100.0), nb_samp: int = NB_SAMP,
-                 sample_rate: int = SAMPLE_RATE, dropout: float = 1.0) -> None:
+                 sample_rate: int = SAMPLE_RATE, dropout: float = 1.0, input_norm: bool = False) -> None:
         super().__init__()
         if len(filts) != 5 or len(gat_dims) != 2 or len(pool_ratios) < 3 or len(temperatures) < 3:
             raise ConfigError("aasist: expected filts [n, [i, o] x 4], gat_dims [2], pool_ratios and "
@@ -328,6 +330,7 @@ class AASIST(nn.Module):
         blocks += [blocks[-1]] * 2
         channels, g0, g1 = blocks[-1][1], int(gat_dims[0]), int(gat_dims[1])
         self.nb_samp, self.sample_rate = int(nb_samp), int(sample_rate)
+        self.input_norm = bool(input_norm)
         self.embed_dim = 5 * g1
 
         self.conv_time = SincFrontEnd(int(filts[0]), int(first_conv), sample_rate)
@@ -390,6 +393,8 @@ class AASIST(nn.Module):
         """wave [B, S] -> (CM embedding [B, embed_dim], logits [B, 2])."""
         if wave.dim() != 2:
             raise ValueError(f"AASIST expects waveforms [batch, samples], got shape {tuple(wave.shape)}")
+        if self.input_norm:
+            wave = wave / (wave.pow(2).mean(dim=1, keepdim=True).sqrt() + 1e-5)
         if self.training or freq_mask or torch.is_grad_enabled():
             x = self.conv_time(wave.unsqueeze(1), freq_mask=freq_mask).unsqueeze(1)
             x = F.max_pool2d(x.abs(), (3, 3))

@@ -13,7 +13,7 @@ from tests.recipes.recipe_run import ROOT, recipe_copy, run_recipe
 MINI = os.path.join(ROOT, "egs", "mini")
 TINY = ["--nj", "1", "--num-train-spk", "4", "--num-eval-spk", "4", "--utts-per-spk", "3",
         "--gen-opts", "--num-mix-train 2 --num-mix-test 2 --augsets false --min-dur 1 --max-dur 1.5 "
-                      "--enroll-utts 2 --test-utts 3 --spoof-per-attack 1"]
+                      "--enroll-utts 2 --test-utts 3 --spoof-per-attack 1 --spoof-train-per-attack 1"]
 
 
 def _tiny_config(src: str, dst: str) -> None:

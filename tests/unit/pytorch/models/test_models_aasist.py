@@ -127,3 +127,17 @@ def test_config_forms_and_errors(tmp_path):
     (tmp_path / "bad.conf").write_text("{\n  'x': 1\n}")
     with pytest.raises(ConfigError, match="line 2"):
         build_aasist(tmp_path / "bad.conf")
+
+
+def test_input_norm_makes_the_level_no_cue():
+    torch.manual_seed(0)
+    kw = dict(first_conv=32, filts=[24, [1, 4], [4, 4], [4, 8], [8, 8]], gat_dims=[8, 8], nb_samp=4000)
+    wave = 0.02 * torch.randn(2, 4000)
+    normed = AASIST(**kw, input_norm=True).eval()
+    with torch.no_grad():
+        assert torch.allclose(normed(wave), normed(30 * wave), atol=1e-4)
+        plain = AASIST(**kw).eval()
+        plain.load_state_dict(normed.state_dict())      # same weights; only the input scaling differs
+        assert not torch.allclose(plain(wave), plain(30 * wave), atol=1e-2)
+    with pytest.raises(ConfigError, match="dropout"):
+        AASIST(**kw, dropout=1.5)
