@@ -48,6 +48,7 @@ def _lines(path: str) -> list[list[str]]:
 
 
 @pytest.mark.slow
+@pytest.mark.extended  # not in the default run (CI time); `pytest -m extended`
 def test_overlap_recipe_end_to_end(tmp_path, monkeypatch):
     d = _recipe(tmp_path / "overlap")
     # the verification stages 0-5, then the separation stages 6-8 and the results table 9

@@ -39,6 +39,7 @@ def _lines(path: str) -> list[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.extended  # not in the default run (CI time); `pytest -m extended`
 def test_sasv_mini_end_to_end(mini_run, tmp_path):
     mini, r = mini_run
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
