@@ -31,6 +31,7 @@ def _lines(path: str) -> list[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.extended  # stages 0-1 also run in the shared mini_run fixture; left out of CI for time
 def test_mini_stage0_1(tmp_path):
     d = str(tmp_path / "mini")
     recipe_copy("mini", "synthetic", d)
