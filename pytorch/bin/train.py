@@ -179,14 +179,19 @@ def run(args: argparse.Namespace, argv: list[str]) -> None:
         train_log.close()
 
 
-def build_parser() -> argparse.ArgumentParser:
-    ap = make_parser(PROG, __doc__)
-    ap.add_argument("--config", required=True, help="system config (YAML)")
-    ap.add_argument("--exp", required=True, help="experiment dir, e.g. exp/ecapa_mini")
+def add_run_options(ap: argparse.ArgumentParser, config_help: str, exp_example: str) -> None:
+    """The options every training CLI shares (train, train_cm): config, exp dir, overrides, resume, force."""
+    ap.add_argument("--config", required=True, help=config_help)
+    ap.add_argument("--exp", required=True, help=f"experiment dir, e.g. {exp_example}")
     ap.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE",
                     help="override a config value, e.g. --set optim.lr=0.01 (repeatable)")
     ap.add_argument("--resume", default="auto", help="auto (default), none, or a checkpoint path")
-    add_bool(ap, "--force", False, "accept a changed config / restart over existing checkpoints (see above)")
+    add_bool(ap, "--force", False, "accept a changed config / restart over existing checkpoints")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = make_parser(PROG, __doc__)
+    add_run_options(ap, "system config (YAML)", "exp/ecapa_mini")
     return ap
 
 

@@ -19,8 +19,8 @@ import logging
 import sys
 from pathlib import Path
 
-from common.cli import add_bool, make_parser, run_main
-from pytorch.bin.train import TrainLog, check_exp_config, resume_path
+from common.cli import make_parser, run_main
+from pytorch.bin.train import TrainLog, add_run_options, check_exp_config, resume_path
 from pytorch.config import load_config, save_resolved
 from pytorch.training import checkpoint as ckpt_io
 from pytorch.training.distributed import DistInfo
@@ -31,12 +31,7 @@ log = logging.getLogger(PROG)
 
 def build_parser() -> argparse.ArgumentParser:
     ap = make_parser(PROG, __doc__)
-    ap.add_argument("--config", required=True, help="CM config (YAML: data, model, optim, train, augment)")
-    ap.add_argument("--exp", required=True, help="experiment dir, e.g. exp/aasist_mini")
-    ap.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE",
-                    help="override a config value, e.g. --set optim.lr=0.001 (repeatable)")
-    ap.add_argument("--resume", default="auto", help="auto (default), none, or a checkpoint path")
-    add_bool(ap, "--force", False, "accept a changed config / restart over existing checkpoints")
+    add_run_options(ap, "CM config (YAML: data, model, optim, train, augment)", "exp/aasist_mini")
     return ap
 
 
