@@ -8,56 +8,14 @@ from __future__ import annotations
 
 import numpy as np
 
+# The EER and the error-rate curve live in common/ (the front end's model selection needs them too);
+# they are part of this module's API.
+from common.eer import check_trials, eer, eer_from_rates, error_rates
+
+__all__ = ["P_TARGETS", "act_dcf", "cllr", "det_curve", "eer", "eer_from_rates", "error_rates", "min_cllr",
+           "min_dcf", "min_dcf_from_rates", "pav", "summary"]
+
 P_TARGETS = (0.01, 0.001, 0.05)
-
-
-def _check(scores: np.ndarray, is_target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    s = np.asarray(scores, dtype=np.float64).ravel()
-    t = np.asarray(is_target, dtype=bool).ravel()
-    if s.shape != t.shape:
-        raise ValueError(f"scores ({s.size}) and labels ({t.size}) differ in length")
-    if not t.any() or t.all():
-        raise ValueError("need at least one target and one nontarget trial")
-    if not np.isfinite(s).all():
-        raise ValueError("scores contain NaN or inf")
-    return s, t
-
-
-def error_rates(scores: np.ndarray, is_target: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(p_miss, p_fa, thresholds) at every distinct threshold, from 'accept all' to 'reject all'.
-
-    Threshold k accepts scores >= thresholds[k]; the last point (thresholds=+inf) rejects all.
-    """
-    s, t = _check(scores, is_target)
-    order = np.argsort(s)  # tie order is irrelevant: ties are grouped below
-    s, t = s[order], t[order]
-    n_tar, n_non = t.sum(), (~t).sum()
-    # Cumulative counts of trials strictly below each distinct score value = rejected by that threshold.
-    last = np.r_[np.flatnonzero(s[1:] != s[:-1]), s.size - 1]  # last index of each tie group
-    tar_below = np.r_[0, np.cumsum(t)[last]]
-    non_below = np.r_[0, np.cumsum(~t)[last]]
-    p_miss = tar_below / n_tar
-    p_fa = 1.0 - non_below / n_non
-    thr = np.r_[s[np.r_[0, last[:-1] + 1]], np.inf]
-    return p_miss, p_fa, thr
-
-
-def eer(scores: np.ndarray, is_target: np.ndarray) -> float:
-    """Equal error rate (fraction); see eer_from_rates."""
-    p_miss, p_fa, _ = error_rates(scores, is_target)
-    return eer_from_rates(p_miss, p_fa)
-
-
-def eer_from_rates(p_miss: np.ndarray, p_fa: np.ndarray) -> float:
-    """Where the step curves of P_miss (rising) and P_fa (falling) cross: linear interpolation
-    between the last step with P_miss < P_fa and the first with P_miss >= P_fa."""
-    k = int(np.argmax(p_miss >= p_fa))  # first step where misses catch up with false alarms
-    if k == 0:
-        return float((p_miss[0] + p_fa[0]) / 2)
-    m0, f0, m1, f1 = p_miss[k - 1], p_fa[k - 1], p_miss[k], p_fa[k]
-    denom = (m1 - m0) - (f1 - f0)
-    a = (f0 - m0) / denom if denom != 0 else 0.0
-    return float(m0 + a * (m1 - m0))
 
 
 def min_dcf(scores: np.ndarray, is_target: np.ndarray, p_target: float = 0.01,
@@ -83,7 +41,7 @@ def summary(scores: np.ndarray, is_target: np.ndarray, p_targets: tuple[float, .
 def act_dcf(scores: np.ndarray, is_target: np.ndarray, p_target: float = 0.01,
             c_miss: float = 1.0, c_fa: float = 1.0) -> float:
     """Normalised DCF at the Bayes threshold -log(p*C_miss / ((1-p)*C_fa)), for LLR scores."""
-    s, t = _check(scores, is_target)
+    s, t = check_trials(scores, is_target)
     thr = -np.log(c_miss * p_target / (c_fa * (1 - p_target)))
     p_miss = np.mean(s[t] < thr)
     p_fa = np.mean(s[~t] >= thr)
@@ -93,7 +51,7 @@ def act_dcf(scores: np.ndarray, is_target: np.ndarray, p_target: float = 0.01,
 
 def cllr(scores: np.ndarray, is_target: np.ndarray) -> float:
     """Log-likelihood-ratio cost (bits) of LLR scores (Brümmer & du Preez 2006)."""
-    s, t = _check(scores, is_target)
+    s, t = check_trials(scores, is_target)
     c_tar = np.mean(np.logaddexp(0.0, -s[t]))
     c_non = np.mean(np.logaddexp(0.0, s[~t]))
     return float((c_tar + c_non) / (2 * np.log(2)))
@@ -108,7 +66,7 @@ def pav(y: np.ndarray, w: np.ndarray | None = None) -> np.ndarray:
 
 def min_cllr(scores: np.ndarray, is_target: np.ndarray) -> float:
     """Cllr after the optimal monotone recalibration (PAV), i.e. the discrimination loss alone."""
-    s, t = _check(scores, is_target)
+    s, t = check_trials(scores, is_target)
     # Within tied scores put targets first (key ~t is False for them): the 1-then-0 run is a violation,
     # so PAV pools every tie group into one value, as ties must be (BOSARIS's pessimistic convention).
     order = np.lexsort((~t, s))

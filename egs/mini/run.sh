@@ -122,15 +122,13 @@ fi
 
 if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
   # The generated corpus carries small MUSAN and RIRS_NOISES trees in the real layouts; the same
-  # prep scripts as the full recipes turn them into data dirs for wave-mode augmentation.
+  # stage script as the full recipes turns them into data dirs for wave-mode augmentation.
   # The mini systems train on precomputed features with SpecAugment, so only wave-mode configs
   # (data.mode: wave, augment.noise/music/babble/reverb) read these dirs.
   if [ ! -d "$corpus/musan" ]; then
     echo "stage 2: $corpus has no musan/ or RIRS_NOISES/ (generated with --augsets false); skipped"
   else
-    [ -s data/musan_noise/wav.scp ] || "$ROOT/local/musan/prepare_data.sh" "$corpus/musan" data
-    [ -s data/rirs/wav.scp ] || "$ROOT/local/rirs/prepare_data.sh" "$corpus/RIRS_NOISES" data/rirs
-    echo "stage 2: augmentation data dirs data/musan_{noise,music,speech} data/rirs"
+    utils/stages/augsets.sh --musan-root "$corpus/musan" --rirs-root "$corpus/RIRS_NOISES" data
   fi
 fi
 

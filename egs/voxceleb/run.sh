@@ -96,13 +96,7 @@ if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
 fi
 
 if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
-  if [ -n "$musan_root" ]; then
-    [ -s data/musan_noise/wav.scp ] || "$ROOT/local/musan/prepare_data.sh" "$musan_root" data
-  fi
-  if [ -n "$rirs_root" ]; then
-    [ -s data/rirs/wav.scp ] || "$ROOT/local/rirs/prepare_data.sh" "$rirs_root" data/rirs
-  fi
-  [ -n "$musan_root$rirs_root" ] || echo "stage 2: no --musan-root / --rirs-root: no augmentation sets"
+  utils/stages/augsets.sh --musan-root "$musan_root" --rirs-root "$rirs_root" data
 fi
 
 if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then

@@ -19,15 +19,14 @@ from __future__ import annotations
 import logging
 import os
 import re
-import shutil
-import tempfile
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from common.cli import make_parser, run_main, setup_logging
 from common.errors import FormatError
 from common.io import require_file
+from local.prepcommon import kaldi_files, write_dir
 
 log = logging.getLogger(__name__)
 
@@ -154,31 +153,12 @@ def _check_audio(la: str, part: str, utts: list[tuple[str, str]]) -> None:
             raise FileNotFoundError(f"{where}: no audio {d}/{utt}.flac for {utt}; is the LA tree complete?")
 
 
-def _write_dir(out: str, name: str, files: dict[str, list[str]]) -> None:
-    """Write the files (lines sorted) under a temporary dir, then rename it to out/name."""
-    tmp = tempfile.mkdtemp(prefix=f".{name}.", dir=out)
-    try:
-        for fname, lines in files.items():
-            with open(os.path.join(tmp, fname), "w") as f:
-                f.writelines(line + "\n" for line in lines)
-        dst = os.path.join(out, name)
-        shutil.rmtree(dst, ignore_errors=True)
-        os.rename(tmp, dst)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
-def _kaldi_files(la: str, part: str, spk_utts: list[tuple[str, str]]) -> dict[str, list[str]]:
-    """wav.scp utt2spk spk2utt of (speaker, file id) pairs, in LC_ALL=C order."""
+def _kaldi_files(la: str, part: str, spk_utts: list[tuple[str, str]], **extra: dict[str, str]
+                 ) -> dict[str, list[str]]:
+    """wav.scp utt2spk spk2utt (and utt2<name> per keyword, keyed by file id) of (speaker, file id) pairs."""
     flac = os.path.abspath(_flac_dir(la, part))
-    ids = sorted((uid(s, u), s, u) for s, u in spk_utts)
-    spk2utt: dict[str, list[str]] = defaultdict(list)
-    for i, s, _ in ids:
-        spk2utt[s].append(i)
-    return {"wav.scp": [f"{i} {flac}/{u}.flac" for i, _, u in ids],
-            "utt2spk": [f"{i} {s}" for i, s, _ in ids],
-            "spk2utt": [f"{s} {' '.join(spk2utt[s])}" for s in sorted(spk2utt)]}
+    utts = {uid(s, u): (s, f"{flac}/{u}.flac") for s, u in spk_utts}
+    return kaldi_files(utts, **{k: {uid(s, u): m[u] for s, u in spk_utts} for k, m in extra.items()})
 
 
 def prepare(root: str, out: str) -> dict[str, Counter]:
@@ -206,20 +186,18 @@ def prepare(root: str, out: str) -> dict[str, Counter]:
         trials = join_trials(read_asv_trials(tpath), cm[part][1], tpath, cm[part][0], set(enroll))
         sasv[part] = (enroll, trials)
 
-    os.makedirs(out, exist_ok=True)
     counts: dict[str, Counter] = {}
     for part in PARTS:
         rows = cm[part][1]
-        files = _kaldi_files(la, part, [(r.spk, r.utt) for r in rows])
-        attack = sorted((uid(r.spk, r.utt), r.attack) for r in rows)
-        files["utt2attack"] = [f"{i} {a}" for i, a in attack]
-        files["utt2label"] = [f"{i} {'bonafide' if a == 'bonafide' else 'spoof'}" for i, a in attack]
-        _write_dir(out, f"spoof_{part}", files)
-        counts[f"spoof_{part}"] = Counter(a for _, a in attack)
+        attack = {r.utt: r.attack for r in rows}
+        label = {u: "bonafide" if a == "bonafide" else "spoof" for u, a in attack.items()}
+        write_dir(out, f"spoof_{part}", _kaldi_files(la, part, [(r.spk, r.utt) for r in rows],
+                                                     attack=attack, label=label))
+        counts[f"spoof_{part}"] = Counter(attack.values())
     for part, (enroll, trials) in sasv.items():
-        _write_dir(out, f"sasv_{part}_enroll", _kaldi_files(la, part, [(s, u) for s, us in enroll.items()
-                                                                       for u in us]))
-        _write_dir(out, f"sasv_{part}", {"trials": [" ".join(t) for t in trials]})
+        write_dir(out, f"sasv_{part}_enroll", _kaldi_files(la, part, [(s, u) for s, us in enroll.items()
+                                                                      for u in us]))
+        write_dir(out, f"sasv_{part}", {"trials": [" ".join(t) for t in trials]})
         counts[f"sasv_{part}"] = Counter(label for _, _, label in trials)
         counts[f"sasv_{part}_enroll"] = Counter(speakers=len(enroll), utts=sum(map(len, enroll.values())))
     return counts

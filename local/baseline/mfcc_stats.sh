@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The non-neural baseline of any recipe: mean and std of the voiced MFCC frames of each utterance
 # (C0 dropped; local/baseline/stats_embedding.py), a back-end chain trained on the training set
-# (default: centre, whiten, length-normalise), cosine scores of <test-dir>/trials against the
-# enrollment speakers' means (<enroll-dir>/spk2utt). It shows how hard a corpus is before any
-# training. MFCCs and VAD go into copies <dir>_mfcc of the three data dirs (arks in --mfcc-dir).
+# (default: centre, whiten, length-normalise), cosine scores of the trials (<test-dir>/trials, or --trials)
+# against the enrollment speakers' means (<enroll-dir>/spk2utt; --enroll-kind spk) or, for utterance trials
+# as VoxCeleb's (--enroll-kind utt), against the utterances of <enroll-dir>, which may be <test-dir> itself.
+# It shows how hard a corpus is before any training. MFCCs and VAD go into copies <dir>_mfcc of the data
+# dirs (arks in --mfcc-dir), once per dir.
 # Writes <exp-dir>/{embeddings/<set>,backend,scores/<trials-name>.cos,results.tsv,metrics.txt}, with
 # results.tsv last (the done marker); returns at once when results.tsv is newer than the inputs.
 # Run from a recipe dir with path.sh sourced (PYTHONPATH=$ROOT).
@@ -14,11 +16,15 @@ mfcc_config=conf/mfcc.yaml
 vad_config=conf/vad.yaml
 mfcc_dir=mfcc
 chain=mean,whiten,lnorm
+enroll_kind=spk
+trials=
 trials_name="test"
 system=
 
 help_message="Usage: $0 [options] <train-dir> <enroll-dir> <test-dir> <exp-dir>
  e.g.: $0 --nj 2 --trials-name mini data/train data/enroll data/test exp/baseline_mfcc_stats
+       $0 --enroll-kind utt --trials data/vox1/trials/vox1_O --trials-name vox1_O \\
+          data/vox2_dev data/vox1 data/vox1 exp/baseline_mfcc_stats
 Options:
   --nj <n>                       # parallel jobs (default: $nj)
   --cmd <run.pl|slurm.pl ...>    # how to run jobs (default: $cmd)
@@ -26,6 +32,8 @@ Options:
   --vad-config <yaml>            # energy VAD on C0 (default: $vad_config)
   --mfcc-dir <dir>               # where the MFCC and VAD arks go (default: $mfcc_dir)
   --chain <steps>                # back-end chain before cosine (default: $chain)
+  --enroll-kind <spk|utt>        # trials against enrollment speakers or utterances (default: $enroll_kind)
+  --trials <file>                # the trial list (default: <test-dir>/trials)
   --trials-name <name>           # the trials column of results.tsv and the score file's name (default: $trials_name)
   --system <name>                # the system column of results.tsv (default: the exp-dir's name)"
 
@@ -40,7 +48,14 @@ utils=$(cd "$(dirname "$0")/../../utils" && pwd -P)
 . "$utils/lib/recipe.sh"
 
 train=${1%/} enroll=${2%/} test=${3%/} exp=${4%/}
-trials=$test/trials
+trials=${trials:-$test/trials}
+case $enroll_kind in
+  spk) enroll_scp=spk_xvector.scp ;;   # the speaker means of <enroll-dir>/spk2utt
+  utt) enroll_scp=xvector.scp ;;
+  *) echo "$0: --enroll-kind must be spk or utt, not '$enroll_kind'" >&2; exit 1 ;;
+esac
+sets=(train enroll test) enroll_side=enroll
+if [ "$enroll" = "$test" ]; then sets=(train test) enroll_side=test; fi   # one dir on both sides: MFCCs once
 for f in "$train/utt2spk" "$enroll/spk2utt" "$test/utt2spk" "$trials" "$mfcc_config" "$vad_config"; do
   [ -f "$f" ] || { echo "$0: no such file $f" >&2; exit 1; }
 done
@@ -52,7 +67,7 @@ if up_to_date "$exp/results.tsv" "${inputs[@]}"; then
 fi
 rm -f "$exp/results.tsv" "$exp/metrics.txt"
 
-for set in train enroll test; do
+for set in "${sets[@]}"; do
   src=${!set}
   rm -rf "${src}_mfcc"
   "$utils/copy_data_dir.sh" "$src" "${src}_mfcc"
@@ -66,7 +81,7 @@ python -m score.bin.train_backend --chain "$chain" --train "$exp/embeddings/trai
   --utt2spk "$train/utt2spk" --out "$exp/backend"
 mkdir -p "$exp/scores"
 python -m score.bin.score --method cosine --backend-dir "$exp/backend" \
-  --enroll "$exp/embeddings/enroll/spk_xvector.scp" --test "$exp/embeddings/test/xvector.scp" \
+  --enroll "$exp/embeddings/$enroll_side/$enroll_scp" --test "$exp/embeddings/test/xvector.scp" \
   --trials "$trials" --out "$exp/scores/$trials_name.cos"
 python -m score.bin.compute_metrics --trials "$trials" --scores "$exp/scores/$trials_name.cos" \
   --results "$exp/results.tsv" --system "${system:-$(basename "$exp")}" --backend "${chain//,/-}-cosine" \

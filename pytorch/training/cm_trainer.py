@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
+from common.eer import eer
 from common.errors import ConfigError, FormatError
 from common.io import read_kv
 from common.registry import build_options
@@ -38,28 +39,6 @@ from pytorch.training import checkpoint as ckpt_io
 from pytorch.training.distributed import pick_device
 
 log = logging.getLogger(__name__)
-
-
-def eer_percent(scores: np.ndarray, positive: np.ndarray) -> float:
-    """EER (%) of `scores` (higher = positive), with score.metrics.eer's definition (tied scores grouped,
-    linear interpolation where the miss and false-alarm step curves cross). A local copy because
-    pytorch/ must not import score/, and the dev-set model selection needs it inside training."""
-    scores, positive = np.asarray(scores, dtype=np.float64), np.asarray(positive, dtype=bool)
-    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
-    if n_pos == 0 or n_neg == 0:
-        raise ValueError(f"EER needs both classes, got {n_pos} positive and {n_neg} negative scores")
-    order = np.argsort(scores)
-    s, t = scores[order], positive[order]
-    last = np.r_[np.flatnonzero(s[1:] != s[:-1]), s.size - 1]  # last index of each tie group
-    p_miss = np.r_[0, np.cumsum(t)[last]] / n_pos
-    p_fa = 1.0 - np.r_[0, np.cumsum(~t)[last]] / n_neg
-    k = int(np.argmax(p_miss >= p_fa))
-    if k == 0:
-        return float(50.0 * (p_miss[0] + p_fa[0]))
-    m0, f0, m1, f1 = p_miss[k - 1], p_fa[k - 1], p_miss[k], p_fa[k]
-    denom = (m1 - m0) - (f1 - f0)
-    a = (f0 - m0) / denom if denom != 0 else 0.0
-    return float(100.0 * (m0 + a * (m1 - m0)))
 
 
 @dataclass
@@ -291,7 +270,7 @@ def train_cm(cfg: dict, exp: Path, resume: Path | None, on_start: Callable[[], N
         if c.train.bn_recalibrate:
             recalibrate_bn(model, train_dl, c.train.bn_recalibrate, device)
         scores, labels = score_waves(model, dev_dl, device)
-        dev_eer = eer_percent(scores, labels == 1)
+        dev_eer = 100.0 * eer(scores, labels == 1)
         improved = dev_eer <= best["dev_eer"]
         if improved:
             best = {"epoch": epoch, "dev_eer": dev_eer}

@@ -23,12 +23,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from common.eer import eer
 from common.embeddings import load_embeddings
 from common.errors import ConfigError, FormatError
 from common.io import read_kv, read_table
 from common.registry import build_options
 from pytorch.models.sasv_dnn import build_sasv_model
-from pytorch.training.cm_trainer import eer_percent
 
 log = logging.getLogger(__name__)
 LABELS = ("target", "nontarget", "spoof")
@@ -190,10 +190,10 @@ def train_sasv_dnn(cfg: Mapping[str, Any], pairs: TrainPairs, dev: DevSet | None
             loss_sum += loss.item() * len(b)
         msg = f"epoch {epoch}: {len(label)} trials ({n_tar} target), loss {loss_sum / len(label):.4f}"
         if dev is not None:
-            eer = eer_percent(score_trials(model, dev.enroll, dev.test_asv, dev.test_cm), dev.is_target)
-            msg += f", dev SASV-EER {eer:.3f}%"
-            if best["dev_sasv_eer"] is None or eer <= best["dev_sasv_eer"]:
-                best = {"epoch": epoch, "dev_sasv_eer": eer}
+            dev_eer = 100.0 * eer(score_trials(model, dev.enroll, dev.test_asv, dev.test_cm), dev.is_target)
+            msg += f", dev SASV-EER {dev_eer:.3f}%"
+            if best["dev_sasv_eer"] is None or dev_eer <= best["dev_sasv_eer"]:
+                best = {"epoch": epoch, "dev_sasv_eer": dev_eer}
                 best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         log.info("%s (%.2f s)", msg, time.perf_counter() - t0)
     if best_state is not None:

@@ -185,3 +185,51 @@ def test_rirs_pointsource_noises(tmp_path):
     p = _run(ROOT / "local/rirs/prepare_data.sh", "--pointsource-noises", tmp_path / "n2", rirs, tmp_path / "r2",
              check=False)
     assert p.returncode != 0 and "pointsource_noises/noise_list:1" in p.stderr and not (tmp_path / "n2").exists()
+
+
+def test_stage_augsets_skips_finished_work_and_leaves_no_marker_on_failure(tmp_path):
+    """utils/stages/augsets.sh (recipe stage 2) runs both preps, then redoes nothing on a rerun; a changed root
+    or a missing dir redoes that corpus alone; a failed prep leaves no marker and the rerun after the fix
+    completes."""
+    musan, rirs = _musan(tmp_path / "corpora"), _rirs(tmp_path / "corpora")
+    data = tmp_path / "data"
+    stage = ROOT / "utils" / "stages" / "augsets.sh"
+    dirs = ("musan_noise", "musan_music", "musan_speech", "rirs")
+
+    def run(rirs_root: Path, check: bool = True) -> subprocess.CompletedProcess:
+        return _run(stage, "--musan-root", musan, "--rirs-root", rirs_root, data, check=check)
+
+    def stamps() -> dict[str, int]:
+        return {d: (data / d / "wav.scp").stat().st_mtime_ns for d in dirs}
+
+    p = run(rirs)
+    assert "musan/prepare_data.sh" in p.stdout and "rirs/prepare_data.sh" in p.stdout
+    assert len(read_kv(data / "musan_noise/wav.scp")) == 5 and len(read_kv(data / "rirs/wav.scp")) == 11
+    assert (data / ".prepared_musan").read_text() == f"{musan}\n"
+    before = stamps()
+    p = run(rirs)
+    assert "prepare_data.sh" not in p.stdout and stamps() == before
+    assert "stage 2: augmentation data dirs" in p.stdout
+
+    other = tmp_path / "other" / "RIRS_NOISES"
+    other.parent.mkdir()
+    os.symlink(rirs, other)
+    p = run(other)
+    assert "musan/prepare_data.sh" not in p.stdout and "rirs/prepare_data.sh" in p.stdout
+    assert (data / ".prepared_rirs").read_text() == f"{other}\n"
+    (data / "musan_music/wav.scp").unlink()
+    p = run(other)
+    assert "musan/prepare_data.sh" in p.stdout and "rirs/prepare_data.sh" not in p.stdout
+    assert len(read_kv(data / "musan_music/wav.scp")) == 9
+
+    gone = rirs / "simulated_rirs/smallroom/Room001/Room001-00002.wav"
+    gone.unlink()
+    p = run(rirs, check=False)
+    assert p.returncode != 0 and "Room001-00002.wav" in p.stderr
+    assert not (data / ".prepared_rirs").exists() and (data / ".prepared_musan").exists()
+    _wav(gone, 0.05)
+    run(rirs)
+    assert (data / ".prepared_rirs").read_text() == f"{rirs}\n"
+
+    p = _run(stage, tmp_path / "data2")
+    assert "no --musan-root / --rirs-root" in p.stdout and not (tmp_path / "data2").exists()

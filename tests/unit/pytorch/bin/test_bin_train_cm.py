@@ -1,6 +1,7 @@
 """pytorch.bin.train_cm on a tiny generated spoof data dir: it trains, keeps the best dev epoch in best.pt
 (loadable by score_cm's loader), resumes where it stopped with the same result as an uninterrupted run,
-refuses a changed config, and a bad config leaves no exp dir. Also the dev EER helper and RawBoost."""
+refuses a changed config, and a bad config leaves no exp dir. Also RawBoost (the dev EER is common.eer, tested in
+tests/unit/common/test_eer.py)."""
 from __future__ import annotations
 
 import shutil
@@ -16,7 +17,7 @@ from pytorch.bin import train_cm
 from pytorch.data.rawboost import RawBoostOptions, rawboost
 from pytorch.models.aasist import AASIST, load_aasist
 from pytorch.training import checkpoint as ckpt_io
-from pytorch.training.cm_trainer import eer_percent, recalibrate_bn
+from pytorch.training.cm_trainer import recalibrate_bn
 
 RATE = 16000
 MODEL = {"name": "aasist", "first_conv": 32, "filts": [24, [1, 4], [4, 4], [4, 8], [8, 8]], "gat_dims": [8, 8],
@@ -92,16 +93,6 @@ def test_bad_config_leaves_nothing(tmp_path, capsys):
     assert "class_weights" in capsys.readouterr().err
     assert train_cm.main(["--config", str(conf), "--exp", str(exp), "--set", "model.filts=[1]"]) == 1
     assert not exp.exists()
-
-
-def test_eer_percent_by_hand():
-    # positives 0.9 0.6 0.3, negatives 0.7 0.2 0.1: one miss and one false alarm at threshold 0.65 -> 33.3%
-    s = np.array([0.9, 0.6, 0.3, 0.7, 0.2, 0.1])
-    assert eer_percent(s, np.array([1, 1, 1, 0, 0, 0], bool)) == pytest.approx(100 / 3)
-    assert eer_percent(s, np.array([1, 1, 0, 0, 0, 0], bool)) == pytest.approx(25.0)  # 0.9 0.6 vs 0.3 0.7 0.2 0.1
-    assert eer_percent(np.array([2.0, 1.0]), np.array([True, False])) == 0.0
-    with pytest.raises(ValueError):
-        eer_percent(np.array([1.0]), np.array([True]))
 
 
 def test_rawboost_keeps_length_and_peak_and_changes_the_signal():

@@ -14,6 +14,7 @@ import torch
 from common.errors import ConfigError, FormatError
 from pytorch.models import aasist
 from pytorch.models.aasist import AASIST, BONAFIDE, NB_SAMP, build_aasist, fix_length, load_aasist
+from pytorch.models.graph_attention import GraphPool
 
 torch.set_num_threads(2)
 
@@ -103,7 +104,7 @@ def test_sinc_bank_sums_to_an_impulse():
 
 
 def test_graph_pool_keeps_the_top_scored_nodes_scaled():
-    pool = aasist.GraphPool(0.5, 1, p=0.0)
+    pool = GraphPool(0.5, 1, p=0.0)
     with torch.no_grad():
         pool.proj.weight.fill_(1.0)
         pool.proj.bias.zero_()

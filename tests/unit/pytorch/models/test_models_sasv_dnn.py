@@ -11,11 +11,11 @@ import pytest
 import torch
 import yaml
 
+from common.eer import eer
 from common.embeddings import write_embeddings
 from common.errors import ConfigError
 from pytorch.bin import score_sasv_dnn, train_sasv_dnn
 from pytorch.models.sasv_dnn import SASV_MODELS, SasvDNN, build_sasv_model
-from pytorch.training.cm_trainer import eer_percent
 
 ASV, CM = 16, 8
 
@@ -101,9 +101,9 @@ def test_b2_learns_to_reject_spoofs_that_fool_the_asv(tmp_path):
     cos = np.array([np.dot(enroll[a], asv[b]) / np.linalg.norm(enroll[a]) / np.linalg.norm(asv[b])
                     for a, b, _ in trials])
     is_tar = labels == "target"
-    sasv_b2, sasv_cos = eer_percent(b2, is_tar), eer_percent(cos, is_tar)
-    spf_b2 = eer_percent(b2[labels != "nontarget"], is_tar[labels != "nontarget"])
-    spf_cos = eer_percent(cos[labels != "nontarget"], is_tar[labels != "nontarget"])
+    sasv_b2, sasv_cos = 100 * eer(b2, is_tar), 100 * eer(cos, is_tar)
+    spf_b2 = 100 * eer(b2[labels != "nontarget"], is_tar[labels != "nontarget"])
+    spf_cos = 100 * eer(cos[labels != "nontarget"], is_tar[labels != "nontarget"])
     assert spf_cos > 25 and spf_b2 < 10, (spf_cos, spf_b2)          # spoofs fool the cosine, not B2
     assert sasv_b2 < sasv_cos / 2, (sasv_b2, sasv_cos)
     with open(exp / "config.yaml") as f:
