@@ -10,9 +10,10 @@ SasvFusion, each `fused = w_asv * asv + w_cm * f(cm) + b`, or a gate:
 - asv: the ASV score alone; cm: the CM score alone.
 - b1: ASV score + raw CM score (SASV 2022 Baseline 1).
 - b1v2: ASV score + sigmoid(CM score) (Baseline 1 v2: the CM output through a softmax first). The
-  2-class softmax's bona fide posterior is sigmoid(logit_bonafide - logit_spoof); pytorch.bin.score_cm
-  saves the bona fide logit alone, so for its files sigmoid(score) is a monotone squashing into (0, 1),
-  not the exact posterior: it keeps the fix's point, a bounded CM term that cannot swamp the cosine.
+  2-class softmax's bona fide posterior is sigmoid(logit_bonafide - logit_spoof): given the logit
+  difference (pytorch.bin.score_cm --logit-diff, what egs/sasv passes) this is the exact posterior; given
+  the bona fide logit alone it is a monotone squashing into (0, 1) that keeps the fix's point, a bounded
+  CM term that cannot swamp the cosine.
 - calibrated: prior-weighted logistic regression (score.logreg) over [ASV, CM] trained on dev SASV
   trials, target vs nontarget + spoof; the output is a calibrated SASV LLR.
 - llr: the ASV and CM scores each calibrated to an LLR on dev (score.logreg; ASV: target vs nontarget

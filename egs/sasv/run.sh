@@ -36,8 +36,8 @@ Stages (--stage N --stop-stage M):
      trials and their enrollment speakers; data/sasv_{dev,eval}_enroll
   1  fbank of every set for each ASV system, with its recipe's feature config: data/<features>/<set>
   3  train the CM (pytorch.bin.train_cm \$cm_config), or use \$cm_pretrained/\$cm_name.{conf,pth}
-  5  ASV embeddings of every set (exp/asv_<sys>/embeddings/<set>); CM scores and embeddings of
-     spoof_{train,dev,eval} (pytorch.bin.score_cm)
+  5  ASV embeddings of every set (exp/asv_<sys>/embeddings/<set>); CM scores (bona fide logit; .logit_diff:
+     softmax log-odds for B1-v2) and embeddings of spoof_{train,dev,eval} (pytorch.bin.score_cm)
   6  train B2 per ASV system, without and with L2-normalised embeddings (exp/b2_<sys>_{nonorm,l2norm})
   7  scores on the SASV trials: ASV cosine, B2; CM metrics (EER, per attack, min t-DCF) exp/sasv/cm_{dev,eval}.json
   8  score fusions per ASV system: b1, b1v2, calibrated, llr, cascade (score.bin.sasv_fuse)
@@ -139,10 +139,11 @@ if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
   pids=()
   mkdir -p "$cm_exp/log"
   for set in spoof_train spoof_dev spoof_eval; do
-    up_to_date "$cm_exp/scores/$set" "$cm_ckpt" "data/$set/wav.scp" && continue
-    rm -f "$cm_exp/scores/$set"
+    up_to_date "$cm_exp/scores/$set" "$cm_ckpt" "data/$set/wav.scp" && [ -f "$cm_exp/scores/$set.logit_diff" ] && continue
+    rm -f "$cm_exp/scores/$set" "$cm_exp/scores/$set.logit_diff"
     $cmd "$cm_exp/log/score_cm.$set.log" python -m pytorch.bin.score_cm --model-conf "$cm_conf" \
       --checkpoint "$cm_ckpt" --wav-scp "data/$set/wav.scp" --out "$cm_exp/scores/$set" \
+      --logit-diff "$cm_exp/scores/$set.logit_diff" \
       --embeddings "$cm_exp/embeddings/$set/xvector.ark" --device "$cm_device" --num-threads 1 &
     pids+=($!)
   done
@@ -203,9 +204,11 @@ if [ "$stage" -le 8 ] && [ "$stop_stage" -ge 8 ]; then
     for method in b1 b1v2 calibrated llr cascade; do
       # calibrated, llr and cascade are trained on the dev trials: their DEV columns are not held out
       opts=(); [[ $method == b1* ]] || opts=("${dev[@]}")
+      # B1-v2 takes the softmax's bona fide posterior: sigmoid of the logit difference (score_cm --logit-diff)
+      cm=""; [ $method != b1v2 ] || cm=.logit_diff
       for part in dev eval; do
         python -m score.bin.sasv_fuse --method $method --asv-scores "$sc/$part.asv" \
-          --cm-scores "$cm_exp/scores/spoof_$part" "${opts[@]}" --out "$sc/$part.$method"
+          --cm-scores "$cm_exp/scores/spoof_$part$cm" "${opts[@]}" --out "$sc/$part.$method"
       done
     done
   done
@@ -216,7 +219,7 @@ if [ "$stage" -le 9 ] && [ "$stop_stage" -ge 9 ]; then
   rows=()
   for sys in "${systems[@]}"; do
     sc=exp/sasv/$sys/scores
-    for m in "asv:ASV only" "b1:B1 (ASV + CM score)" "b1v2:B1-v2 (ASV + sigmoid CM)" \
+    for m in "asv:ASV only" "b1:B1 (ASV + CM score)" "b1v2:B1-v2 (ASV + softmax CM)" \
              "b2_nonorm:B2 (embedding DNN, no norm)" "b2_l2norm:B2 (embedding DNN, L2 norm)" \
              "calibrated:calibrated (LR on dev)" "llr:LLR of calibrated ASV and CM" "cascade:cascade (CM gate, then ASV)"; do
       rows+=(--system "$sys: ${m#*:}=$sc/dev.${m%%:*},$sc/eval.${m%%:*}")

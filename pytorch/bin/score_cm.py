@@ -1,7 +1,7 @@
 """Score utterances with a spoofing countermeasure (AASIST / AASIST-L).
 
 Usage: python -m pytorch.bin.score_cm [options] --model-conf <AASIST.conf|x.yaml> --checkpoint <model.pth> \\
-           --wav-scp <wav.scp> --out <scores> [--embeddings <xvector.ark>]
+           --wav-scp <wav.scp> --out <scores> [--embeddings <xvector.ark>] [--logit-diff <file>]
  e.g.: python -m pytorch.bin.score_cm --model-conf ../shared/data/pretrained/aasist/AASIST.conf \\
            --checkpoint ../shared/data/pretrained/aasist/AASIST.pth --wav-scp data/la_eval/wav.scp \\
            --out exp/aasist/scores/la_eval --embeddings exp/aasist/embeddings/la_eval/xvector.ark
@@ -12,7 +12,9 @@ Writes one `utt score` line per wav.scp entry, in its order; the score is the bo
 or repeat-padded up to, the model's input length (64,600 samples for the official models), as the
 official evaluation does; its sample rate must be the model's (16 kHz). --embeddings also writes the
 CM embeddings (the readout vector before the output layer, 160-d for the official models) to
-<x>.ark and <x>.scp.
+<x>.ark and <x>.scp. --logit-diff also writes `utt logit_bonafide - logit_spoof`, the log-odds of the
+2-class softmax's bona fide posterior (sigmoid of it = the posterior), which SASV Baseline 1 v2 adds to the
+ASV score after the softmax (score/sasv.py, b1v2).
 """
 from __future__ import annotations
 
@@ -40,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--wav-scp", required=True, help="Kaldi wav.scp (paths or `cmd |` pipes)")
     ap.add_argument("--out", required=True, help="output score file: `utt score` lines")
     ap.add_argument("--embeddings", default=None, help="also write CM embeddings to <x>.ark and <x>.scp")
+    ap.add_argument("--logit-diff", default=None,
+                    help="also write `utt logit_bonafide - logit_spoof` lines (softmax log-odds) to this file")
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1 ...")
     ap.add_argument("--num-threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
@@ -83,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
             p = Path(args.embeddings)
             emb_base = p.with_suffix("") if p.suffix in (".ark", ".scp") else p
         outputs = {"--out": args.out}
+        if args.logit_diff:
+            outputs["--logit-diff"] = args.logit_diff
         if emb_base is not None:
             outputs.update({"--embeddings": f"{emb_base}.ark", "--embeddings (scp)": f"{emb_base}.scp"})
         refuse_overwrite(outputs, {"--model-conf": args.model_conf, "--checkpoint": args.checkpoint,
@@ -94,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         wav_scp = read_kv(args.wav_scp)
         keys: list[str] = []
         scores: list[float] = []
+        diffs: list[float] = []
         embs: list[np.ndarray] = []
         with torch.inference_mode():
             for batch_keys, waves in _batches(_waves(wav_scp, model), args.batch_size):
@@ -103,10 +110,16 @@ def main(argv: list[str] | None = None) -> int:
                     raise ValueError(f"non-finite CM output for utterance(s) {', '.join(bad)}")
                 keys += batch_keys
                 scores += logits[:, BONAFIDE].tolist()
+                diffs += (logits[:, BONAFIDE] - logits[:, 1 - BONAFIDE]).tolist()
                 embs += list(emb.cpu().numpy())
         if emb_base is not None:
             emb_base.parent.mkdir(parents=True, exist_ok=True)
             write_embeddings(keys, embs, f"{emb_base}.ark", f"{emb_base}.scp")
+        if args.logit_diff:
+            Path(args.logit_diff).parent.mkdir(parents=True, exist_ok=True)
+            with atomic_write(args.logit_diff) as f:
+                f.writelines(f"{k} {d:.6f}\n" for k, d in zip(keys, diffs))
+        # the score file last: its presence marks a finished run (egs/sasv stage 5 skips on it)
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         with atomic_write(args.out) as f:
             f.writelines(f"{k} {s:.6f}\n" for k, s in zip(keys, scores))

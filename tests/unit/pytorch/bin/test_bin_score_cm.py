@@ -39,15 +39,21 @@ def test_scores_and_embeddings_of_a_small_model(tmp_path):
     torch.save(model.state_dict(), tmp_path / "cm.pth")
     (tmp_path / "cm.conf").write_text(json.dumps({"model_config": {"architecture": "AASIST", **SMALL}}))
     scp, waves = _wavs(tmp_path)
-    out, emb = tmp_path / "scores", tmp_path / "emb" / "xvector.ark"
+    out, emb, diff = tmp_path / "scores", tmp_path / "emb" / "xvector.ark", tmp_path / "scores.logit_diff"
     rc = score_cm.main(["--model-conf", str(tmp_path / "cm.conf"), "--checkpoint", str(tmp_path / "cm.pth"),
-                        "--wav-scp", str(scp), "--out", str(out), "--embeddings", str(emb), "--batch-size", "1"])
+                        "--wav-scp", str(scp), "--out", str(out), "--embeddings", str(emb), "--batch-size", "1",
+                        "--logit-diff", str(diff)])
     assert rc == 0
     lines = [ln.split() for ln in out.read_text().splitlines()]
     assert [ln[0] for ln in lines] == ["utt_b", "utt_a"]  # wav.scp order
     with torch.no_grad():
         e, logits = model.embed(torch.from_numpy(np.stack([fix_length(w, 16000) for w in waves.values()])))
     assert [float(ln[1]) for ln in lines] == pytest.approx(logits[:, BONAFIDE].tolist(), abs=1e-5)
+    # the softmax log-odds: sigmoid of it is the bona fide posterior
+    d = [ln.split() for ln in diff.read_text().splitlines()]
+    assert [ln[0] for ln in d] == ["utt_b", "utt_a"]
+    post = torch.softmax(logits, dim=1)[:, BONAFIDE].tolist()
+    assert [1 / (1 + np.exp(-float(ln[1]))) for ln in d] == pytest.approx(post, abs=1e-5)
     keys, mat = load_embeddings(str(emb.with_suffix(".scp")))
     assert keys == ["utt_b", "utt_a"] and mat.shape == (2, 40)
     assert np.allclose(mat, e.numpy(), atol=1e-5)
