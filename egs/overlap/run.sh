@@ -14,18 +14,20 @@
 
 corpus=corpus                   # the synthetic corpus (generated when $corpus/.done is missing)
 seed=7
-num_train_spk=40                # corpus size when generated here
+# corpus size when generated here: few training speakers with many utterances each, so that a mini
+# training gives each speaker many steps (README.md, "This toolkit's figures")
+num_train_spk=30
 num_eval_spk=20
-utts_per_spk=10
-gen_opts="--num-mix-train 0 --num-mix-test 0 --augsets false"   # more local/synthetic/generate.py options
+utts_per_spk=30
+gen_opts="--num-mix-train 0 --num-mix-test 0 --augsets false --spoof-per-attack 0"   # more generate.py options
 librispeech_root=${LIBRISPEECH_ROOT:-}   # <root>/LibriSpeech; set it to use LibriSpeech instead
 train_subset=train-clean-100
 unseen_subset=test-clean
 nj=2
 stage=0
 stop_stage=100
-heldout_per_spk=2               # utterances of each training speaker kept for the seen-speaker test
-triplets=100                    # anchor/positive/negative triplets per scenario (the paper: 200)
+heldout_per_spk=4               # utterances of each training speaker kept for the seen-speaker test
+triplets=200                    # anchor/positive/negative triplets per scenario (the paper: 200)
 seg_dur=2.0                     # seconds per mixture segment (the paper: 3.0)
 sir_db=0                        # mixing ratio (dB)
 mix_seed=11
@@ -35,7 +37,7 @@ train_threads=1                 # torch threads per training job; the two system
 gpus=0                          # 0: CPU; 1: one GPU; n > 1: DDP (utils/stages/train.sh)
 sep_config=conf/voicefilter_mini.yaml   # VoiceFilter sizes (conf/voicefilter.yaml: the paper's); exp/<stem>_<cond>
 sep_conditionings="enroll mixture none"  # (a) clean enrollment (baseline), (b) MIRNet from the mixture, (c) uPIT
-sep_train_pairs=200             # fixed training mixtures of the separators (data/train speakers)
+sep_train_pairs=2000            # fixed training mixtures of the separators (data/train speakers; 200 overfit)
 sep_test_pairs=40               # test mixtures of unseen speakers (their held-out utterances)
 sep_src_per_spk=3               # utterances of each unseen speaker mixed for the test; the rest enroll
 sep_pesq=true                   # wide-band PESQ as well as SDR (slow: about 1 s per mixture)
@@ -47,11 +49,11 @@ Stages (--stage N --stop-stage M):
      data/train (training), data/seen_src (held-out utterances of training speakers), data/unseen_src
   1  features: utt2dur (the spectra are computed on the fly, data.mode: mixture / wave)
   2  fixed mixture lists with trials: data/mix_seen, data/mix_unseen (\$triplets triplets each);
-     data/mix_dev (random pairs)
+     data/mix_dev (random pairs); data/mix_test (mix_seen and mix_unseen in one dir, for extraction)
   3  train MIRNet (\$mirnet_config) and the single-speaker baseline (\$baseline_config)
   4  average the last checkpoints
-  5  embeddings of every mixture (MIRNet: two per mixture), protocol scores and EER
-     (exp/<sys>/results.tsv), PCA plots exp/<sys>/pca_<set>.png
+  5  embeddings of every test mixture (data/mix_test; MIRNet: two per mixture), protocol scores and EER
+     (exp/<sys>/results.tsv), PCA plot exp/<sys>/pca_mix_test.png
   6  separation data: data/mix_sep_train (\$sep_train_pairs from data/train), data/sep_enroll and
      data/mix_sep_test (\$sep_test_pairs mixtures of held-out utterances of unseen speakers); the baseline's
      embeddings of data/train and data/sep_enroll, MIRNet's of both mixture sets
@@ -89,15 +91,23 @@ if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
       "$ROOT/local/synthetic/prepare_data.sh" "$corpus" data/corpus
       touch data/corpus/.prepared
     fi
-    [ -s data/src_train/utt2spk ] || utils/copy_data_dir.sh data/corpus/train data/src_train
-    [ -s data/unseen_src/utt2spk ] || utils/combine_data.sh data/unseen_src data/corpus/enroll data/corpus/test
+    # remade from a newly prepared corpus (a stale copy would keep the old corpus's speakers)
+    if ! up_to_date data/src_train/utt2spk data/corpus/.prepared; then
+      rm -rf data/src_train data/unseen_src
+      utils/copy_data_dir.sh data/corpus/train data/src_train
+      utils/combine_data.sh data/unseen_src data/corpus/enroll data/corpus/test
+    fi
   fi
-  if ! up_to_date data/seen_src/utt2spk data/src_train/utt2spk; then
-    rm -rf data/train data/seen_src
-    python -m local.overlap.make_mixtures heldout --per-spk "$heldout_per_spk" --seed "$mix_seed" \
-      data/src_train data/lists/train data/lists/seen
+  # remade when the sources or the split's options changed (data/lists/heldout.opts, written last)
+  split_opts="--per-spk $heldout_per_spk --seed $mix_seed"
+  if ! up_to_date data/seen_src/utt2spk data/src_train/utt2spk || \
+      [ "$(cat data/lists/heldout.opts 2>/dev/null)" != "$split_opts" ]; then
+    rm -rf data/train data/seen_src data/lists/heldout.opts
+    # shellcheck disable=SC2086   # $split_opts is a list of options
+    python -m local.overlap.make_mixtures heldout $split_opts data/src_train data/lists/train data/lists/seen
     utils/subset_data_dir.sh --utt-list data/lists/train data/src_train data/train
     utils/subset_data_dir.sh --utt-list data/lists/seen data/src_train data/seen_src
+    echo "$split_opts" > data/lists/heldout.opts
   fi
   echo "stage 0: data/train $(wc -l < data/train/utt2spk) utts, data/seen_src $(wc -l < data/seen_src/utt2spk), data/unseen_src $(wc -l < data/unseen_src/utt2spk)"
 fi
@@ -112,7 +122,9 @@ fi
 if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
   for s in "seen seen_src" "unseen unseen_src"; do
     read -r name src <<< "$s"
-    up_to_date "data/mix_$name/trials" "data/$src/utt2spk" && continue
+    # remade when the sources changed or another number of triplets is asked for (2 trials each)
+    up_to_date "data/mix_$name/trials" "data/$src/utt2spk" \
+      && [ "$(wc -l < "data/mix_$name/trials")" -eq $((2 * triplets)) ] && continue
     python -m local.overlap.make_mixtures mix --triplets "$triplets" --seg-dur "$seg_dur" --sir-db "$sir_db" \
       --seed "$mix_seed" --prefix "$name" "data/$src" "data/wav/mix_$name" "data/mix_$name"
     utils/validate_data_dir.sh --no-feats --no-text "data/mix_$name"
@@ -122,7 +134,12 @@ if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
       --seed "$((mix_seed + 1))" --prefix dev data/seen_src data/wav/mix_dev data/mix_dev
     utils/validate_data_dir.sh --no-feats --no-text data/mix_dev
   fi
-  echo "stage 2: data/mix_{seen,unseen} ($(wc -l < data/mix_seen/trials) trials each), data/mix_dev"
+  # one data dir of all test mixtures, so that each system extracts them in one job (ids: seen-*, unseen-*)
+  if ! up_to_date data/mix_test/utt2spks data/mix_seen/trials data/mix_unseen/trials; then
+    rm -rf data/mix_test
+    utils/combine_data.sh data/mix_test data/mix_seen data/mix_unseen
+  fi
+  echo "stage 2: data/mix_{seen,unseen} ($(wc -l < data/mix_seen/trials) trials each) in data/mix_test, data/mix_dev"
 fi
 
 if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
@@ -141,23 +158,26 @@ fi
 if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
   exps=()
   for conf in $systems; do exps+=("exp/$(basename "$conf" .yaml)"); done
-  utils/stages/extract.sh --nj "$nj" --cmd "$cmd" --sets "mix_seen mix_unseen" "${exps[@]}"
+  utils/stages/extract.sh --nj "$nj" --cmd "$cmd" --sets mix_test "${exps[@]}"
   for conf in $systems; do
     sys=$(basename "$conf" .yaml)
-    rm -f "exp/$sys/results.tsv"    # the stage's done marker goes first, so a failure leaves none
+    emb=exp/$sys/embeddings/mix_test/xvector.scp
+    # results.tsv is the stage's done marker: a rerun with the same embeddings and trials skips the scoring
+    up_to_date "exp/$sys/results.tsv" "$emb" data/mix_seen/trials data/mix_unseen/trials && continue
+    rm -f "exp/$sys/results.tsv" "exp/$sys/results.tsv.tmp"    # it goes first, so a failure leaves none
     mkdir -p "exp/$sys/scores"
     # MIRNet rows hold num_identities embeddings; a single-speaker model's one
     k=$(python -m pytorch.bin.config_get --default 1 "exp/$sys/config.yaml" model.num_identities)
+    python -m score.bin.plot_overlap --embeddings "$emb" --utt2spks data/mix_test/utt2spks \
+      --identities "$k" --title "$sys, mix_test (seen and unseen speakers)" --out "exp/$sys/pca_mix_test.png"
     for set in seen unseen; do
-      out=exp/$sys/embeddings/mix_$set
-      python -m score.bin.score_overlap --embeddings "$out/xvector.scp" --trials "data/mix_$set/trials" \
+      python -m score.bin.score_overlap --embeddings "$emb" --trials "data/mix_$set/trials" \
         --identities "$k" --out "exp/$sys/scores/mix_$set"
       python -m score.bin.compute_metrics --trials "data/mix_$set/trials" --scores "exp/$sys/scores/mix_$set" \
-        --results "exp/$sys/results.tsv" --system "$sys" --backend min-euclidean --norm none \
+        --results "exp/$sys/results.tsv.tmp" --system "$sys" --backend min-euclidean --norm none \
         --trials-name "$set" | sed "s/^/$sys $set: /"
-      python -m score.bin.plot_overlap --embeddings "$out/xvector.scp" --utt2spks "data/mix_$set/utt2spks" \
-        --identities "$k" --title "$sys, mix_$set" --out "exp/$sys/pca_mix_$set.png"
     done
+    mv "exp/$sys/results.tsv.tmp" "exp/$sys/results.tsv"
   done
 fi
 
@@ -176,7 +196,9 @@ if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
   fi
   for s in "mix_sep_test sep_src $sep_test_pairs 2" "mix_sep_train train $sep_train_pairs 3"; do
     read -r name src pairs off <<< "$s"
-    up_to_date "data/$name/utt2sources" "data/$src/utt2spk" && continue
+    # remade when the sources changed or another number of mixtures is asked for
+    up_to_date "data/$name/utt2sources" "data/$src/utt2spk" && [ "$(wc -l < "data/$name/wav.scp")" -eq "$pairs" ] \
+      && continue
     python -m local.overlap.make_mixtures mix --pairs "$pairs" --seg-dur "$seg_dur" --sir-db "$sir_db" \
       --seed "$((mix_seed + off))" --prefix "${name#mix_}" "data/$src" "data/wav/$name" "data/$name"
   done

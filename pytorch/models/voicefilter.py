@@ -107,6 +107,9 @@ class VoiceFilter(nn.Module):
         if emb is not None:
             if emb.shape != (b, self.embed_dim):
                 raise ValueError(f"voicefilter: embeddings must be [{b}, {self.embed_dim}], got {list(emb.shape)}")
+            # unit-length embeddings have elements of about 1/sqrt(D), far below the batch-normalised CNN
+            # features beside them; scaled to unit RMS, the LSTM learns to use them (enroll stalled without it)
+            emb = emb * self.embed_dim ** 0.5
             x = torch.cat([x, emb.unsqueeze(1).expand(b, t, self.embed_dim)], dim=2)
         x, _ = self.lstm(x)
         x = torch.relu(self.fc1(x))

@@ -42,6 +42,18 @@ def test_embedding_conditions_the_mask():
     assert not torch.allclose(mask[0], mask[1])
 
 
+def test_embedding_enters_the_lstm_at_unit_rms():
+    # a unit-length embedding has elements of ~1/sqrt(D), too small beside the batch-normalised CNN features
+    m = build_separator(TINY, "enroll", embed_dim=16).eval()
+    seen = {}
+    m.lstm.register_forward_pre_hook(lambda mod, args: seen.update(x=args[0]))
+    emb = torch.nn.functional.normalize(torch.randn(2, 16), dim=1)
+    m(torch.rand(2, 5, 33), emb)
+    part = seen["x"][:, :, -16:]
+    assert torch.allclose(part, (emb * 4).unsqueeze(1).expand(2, 5, 16))     # sqrt(16) = 4, every frame
+    assert part.pow(2).mean().item() == pytest.approx(1.0)
+
+
 def test_stft_round_trip():
     m = build_separator(TINY, "none")
     x = torch.randn(2, 500)
