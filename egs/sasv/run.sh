@@ -39,7 +39,9 @@ Stages (--stage N --stop-stage M):
   5  ASV embeddings of every set (exp/asv_<sys>/embeddings/<set>); CM scores (bona fide logit; .logit_diff:
      softmax log-odds for B1-v2) and embeddings of spoof_{train,dev,eval} (pytorch.bin.score_cm)
   6  train B2 per ASV system, without and with L2-normalised embeddings (exp/b2_<sys>_{nonorm,l2norm})
-  7  scores on the SASV trials: ASV cosine, B2; CM metrics (EER, per attack, min t-DCF) exp/sasv/cm_{dev,eval}.json
+  7  scores on the SASV trials: ASV cosine, B2; CM metrics (EER, per attack, min t-DCF) exp/sasv/cm_{dev,eval}.json;
+     the min t-DCF's ASV part: the organisers' ASV scores (LA/ASVspoof2019_LA_asv_scores) if present, else the
+     first ASV system's cosine
   8  score fusions per ASV system: b1, b1v2, calibrated, llr, cascade (score.bin.sasv_fuse)
   9  exp/RESULTS.md (score.bin.sasv_table)
 Options:
@@ -187,11 +189,18 @@ if [ "$stage" -le 7 ] && [ "$stop_stage" -ge 7 ]; then
       done
     done
   done
-  # min t-DCF with the first ASV system's cosine scores on the SASV trials as the ASV part
+  # min t-DCF: the ASV part is the organisers' ASV scores of the part where LA.zip has them (the official
+  # evaluation), otherwise the first ASV system's cosine scores on the SASV trials
   for part in dev eval; do
+    asv=(--asv-trials "data/sasv_$part/trials" --asv-scores "exp/sasv/${systems[0]}/scores/$part.asv")
+    if [ -n "$la_root" ]; then
+      for f in {"$la_root","$la_root/LA"}/ASVspoof2019_LA_asv_scores/ASVspoof2019.LA.asv.$part.gi.trl.scores.txt; do
+        [ ! -f "$f" ] || { asv=(--asv-scores "$f"); break; }
+      done
+    fi
+    echo "stage 7: min t-DCF of $part with the ASV scores ${asv[-1]}"
     python -m score.bin.cm_metrics --scores "$cm_exp/scores/spoof_$part" --utt2attack "data/spoof_$part/utt2attack" \
-      --asv-trials "data/sasv_$part/trials" --asv-scores "exp/sasv/${systems[0]}/scores/$part.asv" \
-      --json true > "exp/sasv/cm_$part.json.tmp"
+      "${asv[@]}" --json true > "exp/sasv/cm_$part.json.tmp"
     mv "exp/sasv/cm_$part.json.tmp" "exp/sasv/cm_$part.json"
   done
   echo "stage 7: exp/sasv/<sys>/scores/{dev,eval}.{asv,b2_nonorm,b2_l2norm}, exp/sasv/cm_{dev,eval}.json"

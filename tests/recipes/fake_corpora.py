@@ -10,6 +10,8 @@ against hard-coded numbers.
                                              veri_test2.txt, list_test_all2.txt, list_test_hard2.txt, vox1_meta.csv
     make_fake_cnceleb(root)    -> FakeCnc    CN-Celeb_flac/ (FLAC audio, lists naming .wav) + CN-Celeb2_flac/
     make_fake_sr(root)         -> FakeSr     CNSRC Task2_dev-like: target/, pool/, metadata/{enroll,test}.meta
+    make_fake_la(root)         -> FakeLa     ASVspoof 2019 LA/: flac/ per part, cm/asv protocols and eval ASV
+                                             scores cut from the real files in ../shared/data (skips without)
     write_ffmpeg_shim(bindir)                an `ffmpeg` that "decodes" the fake .m4a files (they hold WAV data)
     truncate(path)                           cut an audio file in the middle of its data (a failure-path test)
 """
@@ -23,8 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pytest
 import soundfile as sf
 
+from local.asvspoof2019.prepare import CM_PROTOCOL
 from local.synthetic.genres import GENRES
 from local.synthetic.speak import n_samples, speak
 from local.synthetic.voices import SR, sample_voice
@@ -298,6 +302,100 @@ def make_fake_sr(root: str | os.PathLike, *, n_targets: int = 3, target_utts: in
     if with_key:
         (root / "metadata" / "test.meta").write_text("".join(f"{x}\n" for x in test))
     return FakeSr(root, targets, pool, with_key)
+
+
+# ----------------------------------------------------------------------------------------------- ASVspoof 2019 LA
+LA_SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "asvspoof2019_la"
+LA_ASV_SCORES = "ASVspoof2019.LA.asv.eval.gi.trl.scores.txt"
+
+
+@dataclass
+class FakeLa:
+    root: Path                            # the LA/ folder
+    cm: dict[str, list[str]]              # part -> the CM protocol lines written (real lines, real order)
+    trials: dict[str, list[str]]          # dev/eval -> the SASV (gi.trl) lines written
+    enroll: dict[str, dict[str, list[str]]]   # dev/eval -> enrolled speaker -> its enrollment file ids
+    asv_scores: list[str]                 # the organisers' eval ASV score lines of those trials, same order
+
+
+def _real_la(name: str) -> list[str]:
+    sub = "asv_scores" if name.endswith(".scores.txt") else "protocols"
+    return (LA_SHARED / sub / name).read_text().splitlines()
+
+
+def make_fake_la(root: str | os.PathLike, *, train_spk: int = 2, train_bona: int = 2, enrolled_per_gender: int = 1,
+                 trials_per_label: int = 2, seconds: float = 1.0, seed: int = 0) -> FakeLa:
+    """LA/ as in LA.zip (data_formats.md §6-7) under `root`, every protocol a subset of the real lines in
+    ../shared/data/asvspoof2019_la (skips the calling test when they are absent), unchanged and in their order:
+    train: the first `train_spk` speakers, `train_bona` bona fide lines and one spoof line (a different attack
+    per speaker) each; dev/eval: the first `enrolled_per_gender` speakers of each gender's enrollment list (whole
+    lines), per speaker the first `trials_per_label` target, nontarget and spoof trials (spoofs of distinct
+    attacks first), the CM lines of those test files, and the organisers' eval ASV scores of the kept eval
+    trials. Every listed file gets `seconds` of the synthetic voice of its speaker (a spoof: of the speaker
+    it imitates) as 16 kHz FLAC."""
+    if not (LA_SHARED / "protocols").is_dir():
+        pytest.skip(f"real ASVspoof 2019 LA protocols not present at {LA_SHARED}")
+    la = Path(root) / "LA"
+    cm_dir, asv_dir = la / "ASVspoof2019_LA_cm_protocols", la / "ASVspoof2019_LA_asv_protocols"
+    score_dir = la / "ASVspoof2019_LA_asv_scores"
+    for d in (cm_dir, asv_dir, score_dir):
+        d.mkdir(parents=True)
+    cm: dict[str, list[str]] = {}
+    trials: dict[str, list[str]] = {}
+    enroll: dict[str, dict[str, list[str]]] = {}
+    audio: dict[str, dict[str, str]] = {p: {} for p in CM_PROTOCOL}   # part -> file id -> speaker voice
+    asv_scores: list[str] = []
+
+    train = [line.split() for line in _real_la(CM_PROTOCOL["train"])]
+    speakers = list(dict.fromkeys(f[0] for f in train))[:train_spk]
+    keep: set[int] = set()
+    for k, spk in enumerate(speakers):
+        own = [i for i, f in enumerate(train) if f[0] == spk]
+        keep.update([i for i in own if train[i][4] == "bonafide"][:train_bona])
+        spoofs = [i for i in own if train[i][4] == "spoof"]
+        attacks = sorted({train[i][3] for i in spoofs})
+        keep.add(next(i for i in spoofs if train[i][3] == attacks[k % len(attacks)]))
+    cm["train"] = [" ".join(train[i]) for i in sorted(keep)]
+
+    for part in ("dev", "eval"):
+        enroll[part] = {}
+        for gender in ("female", "male"):
+            name = f"ASVspoof2019.LA.asv.{part}.{gender}.trn.txt"
+            lines = _real_la(name)[:enrolled_per_gender]
+            (asv_dir / name).write_text("".join(f"{line}\n" for line in lines))
+            for line in lines:
+                spk, files = line.split()
+                enroll[part][spk] = files.split(",")
+        name = f"ASVspoof2019.LA.asv.{part}.gi.trl.txt"
+        rows = [line.split() for line in _real_la(name)]
+        by_key: dict[tuple[str, str], list[int]] = {}
+        for i, f in enumerate(rows):
+            if f[0] in enroll[part]:
+                by_key.setdefault((f[0], f[3]), []).append(i)
+        keep = set()
+        for spk in enroll[part]:
+            for label in ("target", "nontarget", "spoof"):
+                own = by_key.get((spk, label), [])
+                first = sorted({rows[i][2]: i for i in reversed(own)}.values())   # the first line per attack
+                keep.update((first + [i for i in own if i not in first])[:trials_per_label])
+        trials[part] = [" ".join(rows[i]) for i in sorted(keep)]
+        (asv_dir / name).write_text("".join(f"{t}\n" for t in trials[part]))
+        if part == "eval":
+            scores = _real_la(LA_ASV_SCORES)   # line for line with the eval trial list
+            asv_scores = [scores[i] for i in sorted(keep)]
+            (score_dir / LA_ASV_SCORES).write_text("".join(f"{s}\n" for s in asv_scores))
+        used = {rows[i][1] for i in keep}
+        cm[part] = [line for line in _real_la(CM_PROTOCOL[part]) if line.split()[1] in used]
+        audio[part].update({f: spk for spk, files in enroll[part].items() for f in files})
+    for part, lines in cm.items():
+        # column 1 of a spoof's CM line is the speaker it imitates: it gets that voice
+        (cm_dir / CM_PROTOCOL[part]).write_text("".join(f"{line}\n" for line in lines))
+        audio[part].update({line.split()[1]: line.split()[0] for line in lines})
+    voices = _Voices(seed, seconds)
+    for part, files in audio.items():
+        for f, spk in sorted(files.items()):
+            voices.write(la / f"ASVspoof2019_LA_{part}" / "flac" / f"{f}.flac", spk)
+    return FakeLa(la, cm, trials, enroll, asv_scores)
 
 
 def truncate(path: str | os.PathLike, keep: float = 0.5) -> None:

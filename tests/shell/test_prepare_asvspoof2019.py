@@ -1,6 +1,7 @@
 """local/asvspoof2019/prepare_data.sh on a fake LA tree copying the real layout (docs/data_formats.md §6-7)
-with real protocol lines (a subset) and tiny FLAC files, and the exact SASV counts of the real protocols
-(asvlab issue 10), which live in ../shared/data/asvspoof2019_la/protocols relative to the repository."""
+with real protocol lines (a subset) and short FLAC files (tests/recipes/fake_corpora.make_fake_la), and the
+exact SASV counts of the real protocols (asvlab issue 10), which live in ../shared/data/asvspoof2019_la/protocols
+relative to the repository."""
 from __future__ import annotations
 
 import os
@@ -9,13 +10,12 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-import numpy as np
 import pytest
-import soundfile as sf
 
 from common.io import read_kv, read_spk2utt
 from local.asvspoof2019.prepare import CM_PROTOCOL, prepare, read_asv_trials, read_cm_protocol
 from pytorch.data.audio import read_audio
+from tests.recipes.fake_corpora import make_fake_la
 
 ROOT = Path(__file__).resolve().parents[2]
 PROTOCOLS = ROOT.parent / "shared" / "data" / "asvspoof2019_la" / "protocols"
@@ -37,60 +37,19 @@ def _real(name: str) -> list[str]:
     return (PROTOCOLS / name).read_text().splitlines()
 
 
-def _flac(path: Path, n: int) -> None:
-    sf.write(path, (np.arange(n) % 50 - 25).astype(np.int16), 16000, format="FLAC", subtype="PCM_16")
-
-
-def _fake_la(root: Path, empty_audio: bool = False) -> Path:
-    """LA/ with the real protocols cut down: 2 enrolled speakers per part, 2 trials of each label, the CM
-    lines of those test files (+ a few train lines per attack), and the matching enrollment lists."""
-    la = root / "LA"
-    cm_dir, asv_dir = la / "ASVspoof2019_LA_cm_protocols", la / "ASVspoof2019_LA_asv_protocols"
-    cm_dir.mkdir(parents=True)
-    asv_dir.mkdir()
-    files: dict[str, list[str]] = {"train": [], "dev": [], "eval": []}
-    train = _real(CM_PROTOCOL["train"])
-    keep = [next(line for line in train if line.split()[3] == a) for a in ("-", "A01", "A03", "A06")]
-    (cm_dir / CM_PROTOCOL["train"]).write_text("".join(f"{line}\n" for line in keep))
-    files["train"] = [line.split()[1] for line in keep]
-    for part in ("dev", "eval"):
-        enrolled = []
-        for gender in ("female", "male"):
-            name = f"ASVspoof2019.LA.asv.{part}.{gender}.trn.txt"
-            first = _real(name)[0]
-            (asv_dir / name).write_text(first + "\n")
-            enrolled.append(first.split()[0])
-            files[part] += first.split()[1].split(",")
-        trials, per = [], Counter()
-        for line in _real(f"ASVspoof2019.LA.asv.{part}.gi.trl.txt"):
-            spk, _, _, label = line.split()
-            if spk in enrolled and per[label] < 2:
-                per[label] += 1
-                trials.append(line)
-        (asv_dir / f"ASVspoof2019.LA.asv.{part}.gi.trl.txt").write_text("".join(f"{t}\n" for t in trials))
-        used = {t.split()[1] for t in trials}
-        cm = [line for line in _real(CM_PROTOCOL[part]) if line.split()[1] in used]
-        (cm_dir / CM_PROTOCOL[part]).write_text("".join(f"{line}\n" for line in cm))
-        files[part] += sorted(used)
-    for part, utts in files.items():
-        d = la / f"ASVspoof2019_LA_{part}" / "flac"
-        d.mkdir(parents=True)
-        for i, u in enumerate(utts):
-            if empty_audio:
-                (d / f"{u}.flac").touch()
-            else:
-                _flac(d / f"{u}.flac", 400 + i)
-    return la
-
-
 @needs_protocols
 def test_fake_tree_end_to_end(tmp_path):
-    la = _fake_la(tmp_path)
+    fake = make_fake_la(tmp_path, trials_per_label=1)
+    la = fake.root
     p = _run(la, tmp_path / "data")
-    assert "target=2 nontarget=2 spoof=2" in p.stdout
+    for part in ("dev", "eval"):
+        n = Counter(t.split()[3] for t in fake.trials[part])
+        assert f"sasv_{part}/trials: target={n['target']} nontarget={n['nontarget']} spoof={n['spoof']}" in p.stdout
     data = tmp_path / "data"
     train = read_kv(data / "spoof_train" / "utt2attack")
-    assert sorted(train.values()) == ["A01", "A03", "A06", "bonafide"]
+    assert sorted(train.values()) == sorted("bonafide" if f.split()[3] == "-" else f.split()[3]
+                                            for f in fake.cm["train"])
+    assert len(set(train.values())) > 2   # bona fide and more than one attack
     # ids are speaker-prefixed, the label follows the attack, wav.scp reads through the toolkit's reader
     for utt, attack in train.items():
         spk = read_kv(data / "spoof_train" / "utt2spk")[utt]
@@ -114,7 +73,7 @@ def test_fake_tree_end_to_end(tmp_path):
 
 @needs_protocols
 def test_missing_flac_is_named_and_nothing_is_written(tmp_path):
-    la = _fake_la(tmp_path)
+    la = make_fake_la(tmp_path, trials_per_label=1).root
     cm = (la / "ASVspoof2019_LA_cm_protocols" / CM_PROTOCOL["dev"]).read_text().splitlines()
     gone = cm[1].split()[1]
     (la / "ASVspoof2019_LA_dev" / "flac" / f"{gone}.flac").unlink()
