@@ -1,21 +1,27 @@
-"""Embedding-extraction speed on CPU, side by side: WeSpeaker's own models, ours (eager and extraction
-mode) and ONNX Runtime on our exported graph, with the same weights and the same inputs.
+"""Embedding-extraction speed on CPU, side by side: WeSpeaker's own models, ours (eager, extraction
+mode and ONNX Runtime on our exported graph), with the same weights and the same inputs.
 
   . ./path.sh && python bench/extract.py [--wespeaker /path/to/wespeaker] [--threads 2] [--rounds 7]
-        [--models resnet34,ecapa512,ecapa1024]
+        [--models resnet34,resnet34se,ecapa512,ecapa1024]
 
-Models (WeSpeaker's names, 80-dim fbank): ResNet34 (TSTP, 256-d), ECAPA_TDNN_c512 and _c1024 (ASTP,
-192-d). Our model is the one `pytorch.bin.import_model --from wespeaker` builds for that config.
+Models (80-dim fbank): WeSpeaker's ResNet34 (TSTP, 256-d), ECAPA_TDNN_c512 and _c1024 (ASTP, 192-d),
+each as `pytorch.bin.import_model --from wespeaker` builds it, and SE-ResNet-34 (the CNSRC 2022
+baseline, `resnet34se`), which WeSpeaker does not have (its column is then "-").
 With --wespeaker, WeSpeaker's model is built from that checkout at run time (its code is never
-copied here), given random weights and random BatchNorm statistics (so BN folding is exercised as
-on a trained model), and its state_dict is loaded into ours through pytorch/interchange/wespeaker.py;
-without it our model gets the random weights directly and the WeSpeaker column is "-".
-Rows: WeSpeaker eager, ours eager (the plain baseline), ours in extraction mode
-(pytorch.inference.prepare_for_inference), ONNX Runtime on pytorch.export.onnx_bytes (intra-op
-threads = --threads, graph optimisations on). Workloads: 1 x 10 s (1000 frames) and 16 x 2 s;
-features excluded. x-RT = seconds of audio per second of compute; each engine is run in turn within
-every round (median of `rounds`), so load from other processes hits all alike. `max diff` is the
-largest |embedding - WeSpeaker's| (or - our eager without --wespeaker) over extraction mode and ONNX.
+copied here; bench/wespeaker_ref.py registers its packages), given random weights and random
+BatchNorm statistics (so BN folding is exercised as on a trained model), and its state_dict is
+loaded into ours through pytorch/interchange/wespeaker.py; without it our model gets the random
+weights directly and the WeSpeaker column is "-".
+Engines: WeSpeaker eager, ours eager (the plain baseline), ours in extraction mode
+(pytorch.inference.prepare_for_inference: `pytorch.bin.extract --engine torch`), ONNX Runtime on
+pytorch.export.onnx_bytes (`--engine onnx`: pytorch.export.OnnxRuntimeModel, intra-op threads =
+--threads).
+Workloads: 1 x 10 s (1000 frames) and 16 x 2 s; features excluded. x-RT = seconds of audio per
+second of compute; each engine is run in turn within every round (median of `rounds`), so load from
+other processes hits all alike. "best" is the faster of our two exact engines (torch, onnx); its
+ratio to ONNX Runtime is 1.00 by definition when it is ONNX Runtime, so torch's own ratios are
+printed too. `max diff` is the largest |embedding - WeSpeaker's| (or - our eager without
+--wespeaker) over extraction mode and ONNX Runtime.
 """
 from __future__ import annotations
 
@@ -25,21 +31,26 @@ import os
 import subprocess
 import sys
 import time
-import types
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from pytorch.export import onnx_bytes
-from pytorch.inference import prepare_for_inference
-from pytorch.interchange import wespeaker as ws_interchange
-from pytorch.interchange.keymap import remap_state_dict
-from pytorch.models import build_model
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from wespeaker_ref import register_bare  # noqa: E402  bench/wespeaker_ref.py, a sibling script
 
-MODELS = {  # key: (label, WeSpeaker module, model name, model_args)
+from pytorch.export import OnnxRuntimeModel  # noqa: E402
+from pytorch.inference import prepare_for_inference  # noqa: E402
+from pytorch.interchange import wespeaker as ws_interchange  # noqa: E402
+from pytorch.interchange.keymap import remap_state_dict  # noqa: E402
+from pytorch.models import build_model  # noqa: E402
+
+# key: (label, WeSpeaker module, WeSpeaker model name, model_args); a None module: ours only, from
+# the config in model_args.
+MODELS = {
     "resnet34": ("ResNet34", "resnet", "ResNet34", {"feat_dim": 80, "embed_dim": 256}),
+    "resnet34se": ("SE-ResNet-34 (CNSRC)", None, None, {"name": "resnet34se", "feat_dim": 80}),
     "ecapa512": ("ECAPA C=512", "ecapa_tdnn", "ECAPA_TDNN_c512", {"feat_dim": 80, "embed_dim": 192}),
     "ecapa1024": ("ECAPA C=1024", "ecapa_tdnn", "ECAPA_TDNN_c1024", {"feat_dim": 80, "embed_dim": 192}),
 }
@@ -58,37 +69,27 @@ def randomise_bn(model: nn.Module, seed: int) -> nn.Module:
 
 
 def wespeaker_model(checkout: Path, module: str, name: str, model_args: dict) -> nn.Module:
-    """WeSpeaker's model from the user's checkout, imported at run time. The packages `wespeaker` and
-    `wespeaker.models` are registered bare, so that their __init__ (the CLI, with its own
-    dependencies) does not run: only the model file and pooling_layers.py are executed."""
-    for pkg in ("wespeaker", "wespeaker.models"):
-        if pkg not in sys.modules:
-            mod = types.ModuleType(pkg)
-            mod.__path__ = [str(checkout / pkg.replace(".", "/"))]
-            sys.modules[pkg] = mod
+    """WeSpeaker's model from the user's checkout, imported at run time (only the model file and
+    pooling_layers.py are executed, see wespeaker_ref.register_bare)."""
+    register_bare(checkout)
     if not (checkout / "wespeaker" / "models" / f"{module}.py").is_file():
         raise SystemExit(f"--wespeaker {checkout}: no wespeaker/models/{module}.py; pass the repository root")
     torch.manual_seed(0)
     return randomise_bn(getattr(importlib.import_module(f"wespeaker.models.{module}"), name)(**model_args), 1)
 
 
-def our_model(name: str, model_args: dict, state: dict | None) -> nn.Module:
-    sections, key_map, opts = ws_interchange.convert({"model": name, "model_args": model_args}, "bench")
+def our_model(key: str, state: dict | None = None) -> nn.Module:
+    """Our model for MODELS[key], with WeSpeaker's `state` when given, else random weights."""
+    _, module, name, model_args = MODELS[key]
     torch.manual_seed(0)
+    if module is None:
+        return randomise_bn(build_model(model_args), 1)
+    sections, key_map, opts = ws_interchange.convert({"model": name, "model_args": model_args}, "bench")
     model = build_model(sections["model"])
     if state is None:
         return randomise_bn(model, 1)
     model.load_state_dict(remap_state_dict(state, key_map, model, "bench", **opts), strict=True)
     return model.eval()
-
-
-def onnx_engine(model: nn.Module, threads: int) -> Engine:
-    import onnxruntime as ort  # noqa: PLC0415  a dev/test dependency
-    so = ort.SessionOptions()
-    so.intra_op_num_threads, so.inter_op_num_threads = threads, 1
-    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    sess = ort.InferenceSession(onnx_bytes(model), so, providers=["CPUExecutionProvider"])
-    return lambda x: torch.from_numpy(sess.run(None, {"feats": x.numpy()})[0])
 
 
 def median_times(engines: dict[str, Engine], x: torch.Tensor, rounds: int) -> dict[str, float]:
@@ -113,6 +114,10 @@ def git_commit(checkout: Path) -> str:
         return "unknown (not a git checkout)"
 
 
+def _ratio(a: float, b: float | None) -> str:
+    return f"{a / b:.2f}" if b else "-"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--wespeaker", type=Path, default=None, help="a WeSpeaker checkout (the repository root)")
@@ -128,28 +133,32 @@ def main(argv: list[str] | None = None) -> int:
     ref = f"WeSpeaker {git_commit(args.wespeaker)} from {args.wespeaker}" if args.wespeaker else "no WeSpeaker"
     print(f"torch {torch.__version__}, {args.threads} threads, {ref}, "
           f"load average {os.getloadavg()[0]:.2f} at {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
-    print("| model | input | x-RT WeSpeaker | x-RT eager | x-RT extraction | x-RT ONNX Runtime "
-          "| extraction / WeSpeaker | extraction / ONNX | max diff |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| model | input | x-RT WeSpeaker | x-RT ours eager | x-RT ours torch | x-RT ours ONNX Runtime "
+          "| best exact engine | best / WeSpeaker | best / ONNX Runtime | torch / WeSpeaker | torch / ONNX Runtime "
+          "| max diff |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for key in keys:
         label, module, name, model_args = MODELS[key]
-        theirs = wespeaker_model(args.wespeaker, module, name, model_args) if args.wespeaker else None
-        ours = our_model(name, model_args, theirs.state_dict() if theirs is not None else None)
+        theirs = (wespeaker_model(args.wespeaker, module, name, model_args)
+                  if args.wespeaker and module is not None else None)
+        ours = our_model(key, theirs.state_dict() if theirs is not None else None)
         engines: dict[str, Engine] = {}
         if theirs is not None:
             engines["wespeaker"] = lambda x, m=theirs: m(x)[-1]
-        engines.update(eager=ours, extraction=prepare_for_inference(ours), onnx=onnx_engine(ours, args.threads))
+        engines.update(eager=ours, torch=prepare_for_inference(ours), onnx=OnnxRuntimeModel(ours, args.threads))
         for wl, (b, t) in WORKLOADS.items():
             x = torch.randn(b, t, 80, generator=torch.Generator().manual_seed(1))
             with torch.inference_mode():
                 ref_emb = engines["wespeaker" if theirs is not None else "eager"](x)
-                diff = max((engines[k](x) - ref_emb).abs().max().item() for k in ("eager", "extraction", "onnx"))
+                diff = max((engines[k](x) - ref_emb).abs().max().item() for k in ("eager", "torch", "onnx"))
             tm = median_times(engines, x, rounds=args.rounds)
             xrt = {k: b * t / 100.0 / v for k, v in tm.items()}
-            ws = f"{xrt['wespeaker']:.3g}" if theirs is not None else "-"
-            ratio = f"{xrt['extraction'] / xrt['wespeaker']:.2f}" if theirs is not None else "-"
-            print(f"| {label} | {wl} | {ws} | {xrt['eager']:.3g} | {xrt['extraction']:.3g} | {xrt['onnx']:.3g} "
-                  f"| {ratio} | {xrt['extraction'] / xrt['onnx']:.2f} | {diff:.1e} |", flush=True)
+            ws = xrt.get("wespeaker")
+            best = max(("torch", "onnx"), key=xrt.__getitem__)
+            print(f"| {label} | {wl} | {f'{ws:.3g}' if ws else '-'} | {xrt['eager']:.3g} | {xrt['torch']:.3g} "
+                  f"| {xrt['onnx']:.3g} | {'ONNX Runtime' if best == 'onnx' else 'torch'} "
+                  f"| {_ratio(xrt[best], ws)} | {_ratio(xrt[best], xrt['onnx'])} "
+                  f"| {_ratio(xrt['torch'], ws)} | {_ratio(xrt['torch'], xrt['onnx'])} | {diff:.1e} |", flush=True)
     print(f"load average at the end {os.getloadavg()[0]:.2f}")
     return 0
 

@@ -15,6 +15,9 @@ extracts from all of them.
 utt2num_frames are concatenated and the speaker means are computed over all jobs.
 An utterance longer than --long-frames (60 s) with whole-utterance extraction is run chunk by chunk
 with the same embedding (pytorch.chunked), so a long recording's memory stays bounded by the chunk.
+With --padded-batches (default) a model that takes lengths (ECAPA-TDNN, the ResNet family:
+pytorch.models.masking) gets utterances of different lengths in one zero-padded batch, with the
+embedding each gets alone; other models are batched with equal-length utterances only.
 A non-finite input frame or embedding (NaN or inf) is an error that names the utterance; nothing
 is written then.
 """
@@ -34,6 +37,7 @@ from common.embeddings import load_embeddings, write_embeddings
 from common.errors import ConfigError, FormatError
 from common.io import read_kv, write_kv
 from common.registry import build_options
+from pytorch.chunked import return_freed_memory
 from pytorch.config import load_config
 from pytorch.data.datadir import DataDir
 from pytorch.data.extraction import count_chunks, extract_embeddings, feats_source, long_utterances, wave_source
@@ -48,32 +52,38 @@ SOURCES = {"feats": lambda dd, data, use_vad, cfg: feats_source(dd, use_vad, dat
 
 
 def load_model(exp: str, checkpoint: str, device: str) -> torch.nn.Module:
-    """The trained model in extraction mode (BN folded, scripted on CPU). It is moved to the device
-    first, because frozen TorchScript constants do not follow a later `.to()`."""
-    from pytorch.inference import prepare_for_inference
+    """The trained model on `device` in eval mode, as the checkpoint holds it."""
     from pytorch.training.checkpoint import load_model as load
-    return prepare_for_inference(load(exp, checkpoint).to(device).eval())
+    return load(exp, checkpoint).to(device).eval()
 
 
-def load_onnx_model(exp: str, checkpoint: str) -> torch.nn.Module:
-    """--engine onnx: the exported graph run by ONNX Runtime (CPU), after the export's parity check."""
-    from pytorch.export import OnnxRuntimeModel
-    from pytorch.training.checkpoint import load_model as load
-    return OnnxRuntimeModel(load(exp, checkpoint).eval(), torch.get_num_threads())
+def load_models(args: argparse.Namespace, device: str, long: bool, only_long: bool
+                ) -> tuple[torch.nn.Module, torch.nn.Module | None, bool]:
+    """(model for the batches, model for the long utterances or None, padded batches or not).
 
-
-def load_chunked_model(exp: str, checkpoint: str, device: str) -> torch.nn.Module | None:
-    """The model for long utterances (pytorch.chunked needs the eager BN-folded module, for its
-    hooks), or None with a warning when the model cannot run chunk by chunk exactly."""
+    The batch model is --engine's: torch's extraction mode (BN folded, scripted on CPU; moved to
+    the device first, because frozen TorchScript constants do not follow a later `.to()`) or the
+    ONNX Runtime graph (after the export's parity check). The long-utterance model is the eager
+    BN-folded module (pytorch.chunked needs it for its hooks); None, with a warning, when the model
+    cannot run chunk by chunk exactly. When every utterance is long, it serves for both."""
     from pytorch.chunked import supports_long
     from pytorch.inference import prepare_for_inference
-    from pytorch.training.checkpoint import load_model as load
-    base = load(exp, checkpoint).to(device).eval()
-    if not supports_long(base):
+    from pytorch.models.masking import accepts_lengths
+    base = load_model(args.exp, args.checkpoint, device)
+    chunked = None
+    if long and supports_long(base):
+        chunked = prepare_for_inference(base, script=False)
+        return_freed_memory()
+    elif long:
         log.warning("%s cannot run chunk by chunk exactly (pytorch.chunked); long utterances are "
                     "extracted whole", type(base).__name__)
-        return None
-    return prepare_for_inference(base, script=False)
+    padded = args.padded_batches and accepts_lengths(base)
+    if chunked is not None and only_long:
+        return chunked, chunked, padded
+    if args.engine == "onnx":
+        from pytorch.export import OnnxRuntimeModel
+        return OnnxRuntimeModel(base, torch.get_num_threads(), lengths=padded), chunked, padded
+    return prepare_for_inference(base), chunked, padded
 
 
 def write_speaker_means(data: DataDir, emb: dict[str, np.ndarray], out: Path) -> int:
@@ -97,16 +107,12 @@ def run_extract(args: argparse.Namespace) -> None:
     use_vad = data_opts.use_vad if opts.use_vad is None else opts.use_vad
     src = SOURCES[data_opts.mode](dd, data_opts, use_vad, cfg)
     long = long_utterances(src, max_chunk, args.long_frames)
-    chunked = load_chunked_model(args.exp, args.checkpoint, device) if long else None
-    # When every utterance is long the scripted model is not needed (one copy of the weights less).
-    model = (chunked if chunked is not None and len(long) == len(src.utts)
-             else load_onnx_model(args.exp, args.checkpoint) if args.engine == "onnx"
-             else load_model(args.exp, args.checkpoint, device))
+    model, chunked, padded = load_models(args, device, bool(long), len(long) == len(src.utts))
     out = Path(args.out)
     with tqdm(total=count_chunks(src, max_chunk), desc=f"{PROG} {dd.path.name}", unit="chunk",
               disable=None) as bar:
         emb, frames = extract_embeddings(model, src, max_chunk, batch_size, device, data_opts.chunk_cmn,
-                                         bar.update, chunked, args.long_frames, args.long_chunk_frames)
+                                         bar.update, chunked, args.long_frames, args.long_chunk_frames, padded)
     n = write_embeddings(src.utts, emb, out / "xvector.ark", out / "xvector.scp")
     write_kv(out / "utt2num_frames", zip(src.utts, frames.tolist()))
     log.info("wrote %d embeddings (dim %d) to %s/xvector.scp", n, emb.shape[1], out)
@@ -154,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="torch (extraction mode) or onnx: the exported graph in ONNX Runtime, after the export's "
                          "parity check (CPU; long utterances still run chunked in torch)")
     ap.add_argument("--num-threads", type=int, default=0, help="torch CPU threads (0: torch default)")
+    add_bool(ap, "--padded-batches", True, "batch utterances of different lengths, zero-padded and masked "
+             "(same embeddings), for the models that take lengths; false: equal-length batches only")
     add_bool(ap, "--speaker-means", True, "also write spk_xvector.{ark,scp} (split jobs leave it to --merge)")
     ap.add_argument("--merge", nargs="+", metavar="DIR", help="merge the outputs of these job dirs instead")
     args = ap.parse_args(argv)

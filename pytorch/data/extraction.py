@@ -9,7 +9,11 @@ extract.use_vad: false extracts from all frames (ASV-Subtools' extraction).
 With `max_chunk_frames` C > 0 an utterance longer than C is cut into ceil(T / C) chunks of exactly
 C frames, evenly spread (the last ones overlap a little), and its embedding is the mean of the chunk
 embeddings. Chunks are batched only with chunks of the same length, longest first, so no padding
-ever reaches the model and a batch gives the same embeddings as one-by-one extraction. A NaN or inf
+ever reaches the model and a batch gives the same embeddings as one-by-one extraction. With
+`padded` (a model that takes `model(feats, lengths)`, pytorch.models.masking) chunks of different
+lengths share a batch instead, zero-padded to its longest and masked by the model, with the same
+embeddings; a batch closes when full or when the next chunk is shorter than (1 - MAX_PAD) times
+its longest, which bounds the padded compute. A NaN or inf
 in an utterance's input or embedding is an error naming it, so no table with NaN rows (and NaN
 speaker means) is ever written.
 """
@@ -31,6 +35,8 @@ from pytorch.data.featreader import FeatReader
 from pytorch.features import from_config
 
 log = logging.getLogger(__name__)
+
+MAX_PAD = 0.2
 
 
 def chunk_starts(num_frames: int, max_chunk: int) -> np.ndarray:
@@ -119,15 +125,11 @@ def count_chunks(src: InputSource, max_chunk: int) -> int:
     return sum(len(chunk_starts(src.lengths[u], max_chunk)) for u in src.utts)
 
 
-def _batches(src: InputSource, max_chunk: int, batch_size: int, apply_cmn: bool, skip: frozenset[int] = frozenset()
-             ) -> Iterator[tuple[np.ndarray, list[int]]]:
-    """(chunks [B, T, F], utterance index of each chunk), equal T within a batch, longest first.
-
-    Utterances are visited longest first; a bucket of one length is flushed when full or when no
-    later utterance can add to it (memory stays bounded by the open buckets)."""
+def _chunks(src: InputSource, max_chunk: int, apply_cmn: bool, skip: frozenset[int]
+            ) -> Iterator[tuple[int, int, list[np.ndarray]]]:
+    """(utterance index, chunk length, its chunks), utterances longest first, inputs checked."""
     order = sorted((i for i in range(len(src.utts)) if i not in skip),
                    key=lambda i: (-src.lengths[src.utts[i]], src.utts[i]))
-    buckets: dict[int, tuple[list[np.ndarray], list[int]]] = {}
     for i in order:
         utt = src.utts[i]
         mat = src.load(utt)
@@ -138,19 +140,56 @@ def _batches(src: InputSource, max_chunk: int, batch_size: int, apply_cmn: bool,
             raise FormatError(f"utterance {utt!r}: {int((~finite).sum())} of its {mat.shape[0]} input frames "
                               "hold NaN or inf; recompute its features or remove it from the data dir")
         length = min(mat.shape[0], max_chunk) if max_chunk > 0 else mat.shape[0]
+        chunks = [mat[s:s + length] for s in chunk_starts(mat.shape[0], max_chunk)]
+        yield i, length, [cmn(c) if apply_cmn else c for c in chunks]
+
+
+def _padded_batches(src: InputSource, max_chunk: int, batch_size: int, apply_cmn: bool,
+                    skip: frozenset[int] = frozenset()
+                    ) -> Iterator[tuple[np.ndarray, list[int], np.ndarray | None]]:
+    """(chunks [B, T, F] zero-padded to the longest, owner of each, lengths [B] or None when all
+    are T), longest first; see the module doc for when a batch closes."""
+    batch: list[np.ndarray] = []
+    owners: list[int] = []
+
+    def flush() -> tuple[np.ndarray, list[int], np.ndarray | None]:
+        lengths = np.array([c.shape[0] for c in batch], dtype=np.int64)
+        out = np.zeros((len(batch), lengths[0], batch[0].shape[1]), dtype=batch[0].dtype)
+        for j, c in enumerate(batch):
+            out[j, :c.shape[0]] = c
+        return out, owners, None if (lengths == lengths[0]).all() else lengths
+
+    for i, length, chunks in _chunks(src, max_chunk, apply_cmn, skip):
+        for chunk in chunks:
+            if batch and (len(batch) == batch_size or length < (1 - MAX_PAD) * batch[0].shape[0]):
+                yield flush()
+                batch, owners = [], []
+            batch.append(chunk)
+            owners.append(i)
+    if batch:
+        yield flush()
+
+
+def _batches(src: InputSource, max_chunk: int, batch_size: int, apply_cmn: bool, skip: frozenset[int] = frozenset()
+             ) -> Iterator[tuple[np.ndarray, list[int], None]]:
+    """(chunks [B, T, F], utterance index of each chunk, None), equal T within a batch, longest first.
+
+    Utterances are visited longest first; a bucket of one length is flushed when full or when no
+    later utterance can add to it (memory stays bounded by the open buckets)."""
+    buckets: dict[int, tuple[list[np.ndarray], list[int]]] = {}
+    for i, length, utt_chunks in _chunks(src, max_chunk, apply_cmn, skip):
         for t in list(buckets):
             if t != length and t != max_chunk:  # shorter utterances only follow: this bucket is final
-                yield np.stack(buckets[t][0]), buckets.pop(t)[1]
-        for s in chunk_starts(mat.shape[0], max_chunk):
-            chunk = mat[s:s + length]
+                yield np.stack(buckets[t][0]), buckets.pop(t)[1], None
+        for chunk in utt_chunks:
             chunks, owners = buckets.setdefault(length, ([], []))
-            chunks.append(cmn(chunk) if apply_cmn else chunk)
+            chunks.append(chunk)
             owners.append(i)
             if len(chunks) == batch_size:
-                yield np.stack(chunks), owners
+                yield np.stack(chunks), owners, None
                 del buckets[length]
     for t in sorted(buckets, reverse=True):
-        yield np.stack(buckets[t][0]), buckets[t][1]
+        yield np.stack(buckets[t][0]), buckets[t][1], None
 
 
 def long_utterances(src: InputSource, max_chunk_frames: int, long_frames: int) -> list[int]:
@@ -190,8 +229,13 @@ def _embed_long(model: torch.nn.Module, src: InputSource, utt: str, chunk: int, 
 def extract_embeddings(model: torch.nn.Module, src: InputSource, max_chunk_frames: int = 0,
                        batch_size: int = 16, device: torch.device | str = "cpu", apply_cmn: bool = True,
                        progress: Callable[[int], None] | None = None, long_model: torch.nn.Module | None = None,
-                       long_frames: int = 0, long_chunk: int = 1000) -> tuple[np.ndarray, np.ndarray]:
+                       long_frames: int = 0, long_chunk: int = 1000, padded: bool = False
+                       ) -> tuple[np.ndarray, np.ndarray]:
     """-> (embeddings [N, D] float32 in src.utts order, frames used per utterance [N]).
+
+    With `padded`, chunks of different lengths share zero-padded batches and `model` is called as
+    `model(feats, lengths)` (only for a model that accepts_lengths, pytorch.models.masking, or its
+    TorchScript / OnnxRuntimeModel(lengths=True) copy).
 
     With `long_model` (the eager model of `model`, see pytorch.chunked) and whole utterances
     (max_chunk_frames 0), an utterance longer than `long_frames` is run `long_chunk` frames at a
@@ -205,8 +249,11 @@ def extract_embeddings(model: torch.nn.Module, src: InputSource, max_chunk_frame
     long = long_utterances(src, max_chunk_frames, long_frames) if long_model is not None else []
     model.eval()
     with torch.inference_mode():
-        for chunks, owners in _batches(src, max_chunk_frames, batch_size, apply_cmn, frozenset(long)):
-            emb = model(torch.from_numpy(chunks).to(device)).float().cpu().numpy().astype(np.float64)
+        batches = _padded_batches if padded else _batches
+        for chunks, owners, lengths in batches(src, max_chunk_frames, batch_size, apply_cmn, frozenset(long)):
+            x = torch.from_numpy(chunks).to(device)
+            out = model(x) if lengths is None else model(x, torch.from_numpy(lengths).to(device))
+            emb = out.float().cpu().numpy().astype(np.float64)
             multi = emb.ndim == 3
             emb = emb.reshape(emb.shape[0], -1)
             finite = np.isfinite(emb).all(axis=1)

@@ -6,6 +6,9 @@ multi-layer feature aggregation: the three block outputs are concatenated and mi
 to 1536 channels; channel- and context-dependent attentive statistics pooling (global mean/std
 appended to the attention input), BN, and a linear layer to the 192-d embedding.
 With 80-dim fbank: 6,190,720 parameters for C=512 and 14,657,088 for C=1024.
+`forward(feats, lengths)` embeds a zero-padded batch of different lengths exactly (see
+pytorch.models.masking): the inputs of the k > 1 convs (stem, Res2Net) are zeroed on the padding,
+SE and pooling use the valid frames.
 """
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from pytorch.models.masking import masked, time_mask
 from pytorch.models.registry import MODELS, build_pooling, preset
 from pytorch.models.se import Conv1dReluBn, SE1d
 
@@ -30,12 +34,13 @@ class Res2Conv1d(nn.Module):
         self.convs = nn.ModuleList(Conv1dReluBn(self.width, self.width, kernel, dilation)
                                    for _ in range(scale - 1))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """`x` must be zero on the padded frames when `mask` is given."""
         parts = torch.split(x, self.width, dim=1)
         outs = []
         prev = parts[0]
         for i, conv in enumerate(self.convs):
-            prev = conv(parts[i] if i == 0 else prev + parts[i])
+            prev = masked(conv(parts[i] if i == 0 else prev + parts[i]), mask)
             outs.append(prev)
         outs.append(parts[-1])
         return torch.cat(outs, dim=1)
@@ -49,12 +54,13 @@ class SERes2Block(nn.Module):
         self.conv3 = Conv1dReluBn(channels, channels, 1)
         self.se = SE1d(channels, se_bottleneck)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.se(self.conv3(self.res2(self.conv1(x))))
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        return x + self.se(self.conv3(self.res2(masked(self.conv1(x), mask), mask)), mask)
 
 
 class ECAPATDNN(nn.Module):
     BN_BEFORE_LINEAR = (("pool_bn", "fc"),)   # extraction mode folds pool_bn into fc
+    ACCEPTS_LENGTHS = True                     # forward(feats, lengths): pytorch.models.masking
 
     def __init__(self, feat_dim: int, channels: int = 512, embed_dim: int = 192, scale: int = 8,
                  dilations: tuple[int, ...] | list[int] = (2, 3, 4), mfa_channels: int = 1536,
@@ -72,14 +78,18 @@ class ECAPATDNN(nn.Module):
         self.fc = nn.Linear(self.pool.out_dim, embed_dim)
         self.emb_bn = nn.BatchNorm1d(embed_dim) if emb_bn else nn.Identity()
 
-    def forward(self, feats: torch.Tensor) -> torch.Tensor:
-        x = self.stem(feats.transpose(1, 2))
+    def forward(self, feats: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """feats [B, T, F] -> [B, embed_dim]; `lengths` [B] (int64): the valid frames of each row
+        of a zero-padded batch, for the embedding each row gets alone."""
+        x = feats.transpose(1, 2)
+        mask = None if lengths is None else time_mask(lengths, x)
+        x = self.stem(masked(x, mask))
         outs = []
         for block in self.blocks:
-            x = block(x)
+            x = block(x, mask)
             outs.append(x)
         x = torch.relu(self.mfa(torch.cat(outs, dim=1)))
-        return self.emb_bn(self.fc(self.pool_bn(self.pool(x))))
+        return self.emb_bn(self.fc(self.pool_bn(self.pool(x, mask))))
 
 
 MODELS.add("ecapa_tdnn", ECAPATDNN)

@@ -51,10 +51,22 @@ def std_options(cfg: Mapping[str, Any] | None, where: str, weighted: bool = Fals
 
 
 def _mean_std(x: torch.Tensor, w: torch.Tensor | None = None, unbiased: bool = False,
-              floor: float = 1e-7, add_floor: bool = False, two_pass: bool = True
-              ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean and std over the last axis; `w` (same shape as x or broadcastable) sums to 1 over it."""
-    if w is None:
+              floor: float = 1e-7, add_floor: bool = False, two_pass: bool = True,
+              mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and std over the last axis; `w` (same shape as x or broadcastable) sums to 1 over it.
+    `mask` (1 on the valid frames, pytorch.models.masking) restricts the unweighted statistics to
+    the valid frames; weighted ones need none, as `w` is 0 on the padding (`_masked_softmax`)."""
+    if w is None and mask is not None:
+        n = mask.sum(dim=-1)
+        mu = (x * mask).sum(dim=-1) / n
+        if two_pass:
+            d = (x - mu.unsqueeze(-1)) * mask
+            var = (d * d).sum(dim=-1) / n
+        else:
+            var = (x * x * mask).sum(dim=-1) / n - mu * mu
+        if unbiased:
+            var = var * (n / (n - 1).clamp(min=1))
+    elif w is None:
         mu = x.mean(dim=-1)
         if two_pass:
             d = x - mu.unsqueeze(-1)
@@ -84,8 +96,16 @@ class _StdConvention(nn.Module):
         self.unbiased, self.floor = opts.unbiased, float(opts.floor)
         self.add_floor, self.two_pass = opts.floor_mode == "add", opts.two_pass
 
-    def forward(self, x: torch.Tensor, w: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        return _mean_std(x, w, self.unbiased, self.floor, self.add_floor, self.two_pass)
+    def forward(self, x: torch.Tensor, w: torch.Tensor | None = None, mask: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        return _mean_std(x, w, self.unbiased, self.floor, self.add_floor, self.two_pass, mask)
+
+
+def _masked_softmax(logits: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """Softmax over time; with `mask`, the padded frames get weight 0."""
+    if mask is not None:
+        logits = logits.masked_fill(mask == 0, float("-inf"))
+    return torch.softmax(logits, dim=-1)
 
 
 @POOLING.register("tap")
@@ -96,8 +116,8 @@ class TAP(nn.Module):
         super().__init__()
         self.out_dim = in_dim
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.mean(dim=-1)
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        return x.mean(dim=-1) if mask is None else (x * mask).sum(dim=-1) / mask.sum(dim=-1)
 
 
 @POOLING.register("tsp")
@@ -109,8 +129,8 @@ class TSP(nn.Module):
         self.stats = _StdConvention(std_options(std, "model.pooling.std"))
         self.out_dim = 2 * in_dim
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        mu, sd = self.stats(x)
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        mu, sd = self.stats(x, None, mask)
         return torch.cat([mu, sd], dim=1)
 
 
@@ -147,9 +167,9 @@ class ASP(nn.Module):
             h = self.attn1(x)
         return self.attn2(torch.tanh(h))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        context = self.context_stats(x) if self.global_context else None
-        w = torch.softmax(self.logits(x, context), dim=-1)
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        context = self.context_stats(x, None, mask) if self.global_context else None
+        w = _masked_softmax(self.logits(x, context), mask)
         mu, sd = self.stats(x, w)
         return torch.cat([mu, sd], dim=1)
 
@@ -180,9 +200,10 @@ class MQMHA(nn.Module):
         self.d = d
         self.out_dim = in_dim * queries * (2 if std else 1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         b, c, t = x.shape
-        w = torch.softmax(self.score(x).view(b, self.heads, self.queries, 1, t), dim=-1)
+        w = _masked_softmax(self.score(x).view(b, self.heads, self.queries, 1, t),
+                            None if mask is None else mask.view(b, 1, 1, 1, t))
         xh = x.view(b, self.heads, 1, self.d, t)
         mu, sd = _mean_std(xh, w)                      # [B, H, Q, d]
         out = torch.cat([mu, sd], dim=-1) if self.std else mu
@@ -209,11 +230,11 @@ class _HeadScorers(nn.Module):
             mlp.add_module(f"att_{i}", nn.Conv1d(dims[i], dims[i + 1], 1))
         return mlp
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         chunks = x.chunk(self.heads, dim=1)
         out: list[torch.Tensor] = []
         for h, mlp in enumerate(self.heads_att_trans):
-            w = torch.softmax(mlp(chunks[h]), dim=-1)     # [B, d_s, T], d_s = 1 or d
+            w = _masked_softmax(mlp(chunks[h]), mask)     # [B, d_s, T], d_s = 1 or d
             mu, sd = self.stats(chunks[h], w)
             out.append(torch.cat([mu, sd], dim=1))
         return torch.cat(out, dim=1)
@@ -250,5 +271,5 @@ class MQMHAWeSpeaker(nn.Module):
                                       for _ in range(queries)])
         self.out_dim = 2 * in_dim * queries
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat([query(x) for query in self.n_query], dim=1)
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        return torch.cat([query(x, mask) for query in self.n_query], dim=1)

@@ -15,6 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from pytorch.models.masking import NoSE, masked, strided_lengths, time_mask
 from pytorch.models.registry import MODELS, preset
 from pytorch.models.resnet import ResNetTrunk
 from pytorch.models.se import SE2d, conv_bn2d
@@ -42,19 +43,29 @@ class Res2Bottleneck(nn.Module):
             for _ in range(scale - 1))
         self.pool = nn.AvgPool2d(3, stride, 1) if self.first and stride != 1 else nn.Identity()
         self.conv3 = conv_bn2d(width * scale, cout, 1)
-        self.se = SE2d(cout, se_reduction) if se else nn.Identity()
+        self.se = SE2d(cout, se_reduction) if se else NoSE()
         self.shortcut = conv_bn2d(cin, cout, 1, stride) if self.first else nn.Identity()
+        self.stride = stride
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        parts = torch.split(self.conv1(x), self.width, dim=1)
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """As resnet.BasicBlock.forward: with `lengths`, the 3x3 convs' and the pool's inputs are
+        zero on the padding (a non-first block's groups keep the resolution, so one mask serves)."""
+        h = self.conv1(x)
+        mask = None if lengths is None else time_mask(lengths, h)
+        parts = torch.split(masked(h, mask), self.width, dim=1)
         outs = []
         prev = parts[0]
         for i, conv in enumerate(self.convs):
             prev = conv(parts[i] if (i == 0 or self.first) else prev + parts[i])
+            if not self.first:       # only then is prev an input of the next 3x3 conv
+                prev = masked(prev, mask)
             outs.append(prev)
         outs.append(self.pool(parts[-1]))
-        y = self.se(self.conv3(torch.cat(outs, dim=1)))
-        return torch.relu(y + self.shortcut(x))
+        h = self.conv3(torch.cat(outs, dim=1))
+        if lengths is None:
+            return torch.relu(self.se(h) + self.shortcut(x))
+        out_mask = time_mask(strided_lengths(lengths, self.stride), h)
+        return torch.relu(self.se(h, out_mask) + self.shortcut(x)) * out_mask
 
 
 class Res2Net(ResNetTrunk):

@@ -14,6 +14,8 @@ before ReLU and BatchNorm; Kaldi's x-vector point). Training always returns `nea
 extraction setting (a validation loss in eval mode then sees `far` too).
 `two_emb_layer` adds WeSpeaker's second embedding layer (ReLU -> BatchNorm1d -> Linear after the
 first); `seg_bn_affine: false` drops that BatchNorm's scale and shift, as WeSpeaker's `seg_bn_1` does.
+`forward(feats, lengths)` embeds a zero-padded batch of different lengths exactly (see
+pytorch.models.masking): every block takes its input's lengths and zeroes the input of its 3x3 convs.
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from pytorch.models.masking import NoSE, strided_lengths, time_mask
 from pytorch.models.registry import MODELS, build_pooling, preset
 from pytorch.models.se import SE2d, conv_bn2d
 
@@ -38,12 +41,20 @@ class BasicBlock(nn.Module):
         super().__init__()
         self.body = nn.Sequential(conv_bn2d(cin, planes, 3, stride), nn.ReLU(inplace=True),
                                   conv_bn2d(planes, planes, 3))
-        self.se = SE2d(planes, se_reduction, se_min_hidden) if se else nn.Identity()
+        self.se = SE2d(planes, se_reduction, se_min_hidden) if se else NoSE()
         self.shortcut = (conv_bn2d(cin, planes, 1, stride) if stride != 1 or cin != planes
                          else nn.Identity())
+        self.stride = stride
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.relu(self.se(self.body(x)) + self.shortcut(x))
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """`lengths`: the valid frames of `x`, which must then be zero on its padded frames (and
+        the output is, too)."""
+        if lengths is None:
+            return torch.relu(self.se(self.body(x)) + self.shortcut(x))
+        h = self.body[1](self.body[0](x))
+        mask = time_mask(strided_lengths(lengths, self.stride), h)
+        h = self.body[2](h * mask)
+        return torch.relu(self.se(h, mask) + self.shortcut(x)) * mask
 
 
 class Bottleneck(nn.Module):
@@ -56,11 +67,18 @@ class Bottleneck(nn.Module):
         self.body = nn.Sequential(conv_bn2d(cin, planes, 1), nn.ReLU(inplace=True),
                                   conv_bn2d(planes, planes, 3, stride), nn.ReLU(inplace=True),
                                   conv_bn2d(planes, cout, 1))
-        self.se = SE2d(cout, se_reduction, se_min_hidden) if se else nn.Identity()
+        self.se = SE2d(cout, se_reduction, se_min_hidden) if se else NoSE()
         self.shortcut = conv_bn2d(cin, cout, 1, stride) if stride != 1 or cin != cout else nn.Identity()
+        self.stride = stride
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.relu(self.se(self.body(x)) + self.shortcut(x))
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """As BasicBlock.forward."""
+        if lengths is None:
+            return torch.relu(self.se(self.body(x)) + self.shortcut(x))
+        h = self.body[1](self.body[0](x))
+        h = self.body[3](self.body[2](h * time_mask(lengths, h)))
+        mask = time_mask(strided_lengths(lengths, self.stride), h)
+        return torch.relu(self.se(self.body[4](h), mask) + self.shortcut(x)) * mask
 
 
 # depth -> (block, blocks per stage); 10 is a small variant for quick CPU runs (egs/mini); 221/293 from
@@ -80,7 +98,9 @@ def _freq_after(feat_dim: int, strides: tuple[int, ...]) -> int:
 
 class ResNetTrunk(nn.Module):
     """Stem + 4 stages + pooling + embedding layer(s), for any block builder
-    `make_block(cin, planes, stride) -> nn.Module` whose output has planes * expansion channels."""
+    `make_block(cin, planes, stride) -> nn.Module` whose output has planes * expansion channels
+    and whose forward(x, lengths) follows BasicBlock.forward."""
+    ACCEPTS_LENGTHS = True                     # forward(feats, lengths): pytorch.models.masking
 
     def __init__(self, feat_dim: int, make_block: Callable[[int, int, int], nn.Module], expansion: int,
                  layers: tuple[int, ...], base_channels: int, embed_dim: int,
@@ -115,9 +135,22 @@ class ResNetTrunk(nn.Module):
                                    nn.Linear(embed_dim, embed_dim))
                      if two_emb_layer else nn.Identity())
 
-    def forward(self, feats: torch.Tensor) -> torch.Tensor:
-        x = self.stages(self.stem(feats.transpose(1, 2).unsqueeze(1)))   # [B, C, F', T']
-        x = self.seg1(self.pool(x.flatten(1, 2)))
+    def forward(self, feats: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """feats [B, T, F] -> [B, embed_dim]; `lengths` [B] (int64): the valid frames of each row
+        of a zero-padded batch, for the embedding each row gets alone."""
+        x = feats.transpose(1, 2).unsqueeze(1)
+        if lengths is None:
+            x = self.stages(self.stem(x))   # [B, C, F', T']
+            x = self.seg1(self.pool(x.flatten(1, 2)))
+        else:
+            x = self.stem(x * time_mask(lengths, x))
+            x = x * time_mask(lengths, x)
+            for stage in self.stages:
+                for block in stage:
+                    x = block(x, lengths)
+                    lengths = strided_lengths(lengths, block.stride)
+            x = x.flatten(1, 2)
+            x = self.seg1(self.pool(x, time_mask(lengths, x)))
         if self.xvector_head:
             near = self.head_bn(torch.relu(x))
             if self.training or self.near:

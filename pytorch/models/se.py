@@ -24,8 +24,13 @@ class SE2d(nn.Module):
         computes that mean over chunks of a long recording)."""
         return torch.sigmoid(self.fc2(torch.relu(self.fc1(mean))))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * self.scale(x.mean(dim=(2, 3)))[:, :, None, None]
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """`mask` [B, 1, 1, T] (pytorch.models.masking): the mean over the valid frames only."""
+        if mask is None:
+            mean = x.mean(dim=(2, 3))
+        else:
+            mean = (x * mask).sum(dim=(2, 3)) / (mask.sum(dim=(2, 3)) * x.shape[2])
+        return x * self.scale(mean)[:, :, None, None]
 
 
 class SE1d(nn.Module):
@@ -41,8 +46,10 @@ class SE1d(nn.Module):
         """Channel weights [B, C] from the sequence's mean over time."""
         return torch.sigmoid(self.fc2(torch.relu(self.fc1(mean))))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * self.scale(x.mean(dim=2))[:, :, None]
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """`mask` [B, 1, T] (pytorch.models.masking): the mean over the valid frames only."""
+        mean = x.mean(dim=2) if mask is None else (x * mask).sum(dim=2) / mask.sum(dim=2)
+        return x * self.scale(mean)[:, :, None]
 
 
 def conv_bn2d(cin: int, cout: int, kernel: int, stride: int = 1, groups: int = 1) -> nn.Sequential:
