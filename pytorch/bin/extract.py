@@ -27,9 +27,9 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from tqdm import tqdm
 
 from common.cli import add_bool, make_parser, refuse_overwrite, run_main, setup_logging
@@ -37,18 +37,16 @@ from common.embeddings import load_embeddings, write_embeddings
 from common.errors import ConfigError, FormatError
 from common.io import read_kv, write_kv
 from common.registry import build_options
-from pytorch.chunked import return_freed_memory
 from pytorch.config import load_config
 from pytorch.data.datadir import DataDir
-from pytorch.data.extraction import count_chunks, extract_embeddings, feats_source, long_utterances, wave_source
 from pytorch.data.options import DataOptions, ExtractOptions
 from pytorch.data.xvectors import speaker_means
 
+if TYPE_CHECKING:  # torch is imported where a model runs: --merge (numpy only) skips its start-up
+    import torch
+
 PROG = "extract"
 log = logging.getLogger(PROG)
-SOURCES = {"feats": lambda dd, data, use_vad, cfg: feats_source(dd, use_vad, data.cmn_window),
-           "wave": lambda dd, data, use_vad, cfg: wave_source(dd, cfg.get("features")),
-           "mixture": lambda dd, data, use_vad, cfg: wave_source(dd, cfg.get("features"))}
 
 
 def load_model(exp: str, checkpoint: str, device: str) -> torch.nn.Module:
@@ -66,7 +64,9 @@ def load_models(args: argparse.Namespace, device: str, long: bool, only_long: bo
     ONNX Runtime graph (after the export's parity check). The long-utterance model is the eager
     BN-folded module (pytorch.chunked needs it for its hooks); None, with a warning, when the model
     cannot run chunk by chunk exactly. When every utterance is long, it serves for both."""
-    from pytorch.chunked import supports_long
+    import torch
+
+    from pytorch.chunked import return_freed_memory, supports_long
     from pytorch.inference import prepare_for_inference
     from pytorch.models.masking import accepts_lengths
     base = load_model(args.exp, args.checkpoint, device)
@@ -93,6 +93,12 @@ def write_speaker_means(data: DataDir, emb: dict[str, np.ndarray], out: Path) ->
 
 
 def run_extract(args: argparse.Namespace) -> None:
+    import torch
+
+    from pytorch.data.extraction import count_chunks, extract_embeddings, feats_source, long_utterances, wave_source
+    sources = {"feats": lambda: feats_source(dd, use_vad, data_opts.cmn_window),
+               "wave": lambda: wave_source(dd, cfg.get("features")),
+               "mixture": lambda: wave_source(dd, cfg.get("features"))}
     cfg = load_config(Path(args.exp) / "config.yaml")
     data_opts: DataOptions = build_options(DataOptions, cfg.get("data"), "data")
     opts: ExtractOptions = build_options(ExtractOptions, cfg.get("extract"), "extract")
@@ -105,7 +111,7 @@ def run_extract(args: argparse.Namespace) -> None:
         raise ConfigError("--device cuda: no CUDA device is available; use --device cpu")
     dd = DataDir(args.data)
     use_vad = data_opts.use_vad if opts.use_vad is None else opts.use_vad
-    src = SOURCES[data_opts.mode](dd, data_opts, use_vad, cfg)
+    src = sources[data_opts.mode]()
     long = long_utterances(src, max_chunk, args.long_frames)
     model, chunked, padded = load_models(args, device, bool(long), len(long) == len(src.utts))
     out = Path(args.out)
@@ -170,7 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.long_frames < 0 or args.long_chunk_frames < 1:
         ap.error("--long-frames must be >= 0 and --long-chunk-frames >= 1")
     setup_logging(PROG)
-    if args.num_threads > 0:
+    if args.num_threads > 0 and not args.merge:
+        import torch
         torch.set_num_threads(args.num_threads)
 
     def body() -> None:
