@@ -109,7 +109,8 @@ def test_mini_end_to_end(mini_run):
     keep = [os.path.join(d, "exp", f"tiny_{s}", p) for s in systems
             for p in ("models/epoch_2.pt", "models/avg.ts.pt", "embeddings/test/xvector.scp")]
     stamps = {p: os.path.getmtime(p) for p in keep}
-    r = run_recipe(d, "--stage", "3", "--configs", configs, "--fusion", "exp/fusion_tiny", *TINY)
+    # (stages 6-9 always recompute; the failure cases below run them again)
+    r = run_recipe(d, "--stage", "3", "--stop-stage", "5", "--configs", configs, "--fusion", "exp/fusion_tiny", *TINY)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert stamps == {p: os.path.getmtime(p) for p in keep}
 
@@ -126,7 +127,8 @@ def _mtimes(d: str) -> dict[str, float]:
 
 # stage, the python command line to kill (regex), what to remove first so the stage has work to do,
 # the outputs that must be absent after the failure (done markers) and present after the rerun.
-# The two stage-0 cases redo the data prep and the MFCC baseline (about 2 minutes): `pytest -m extended`.
+# CI time: the two stage-0 cases (they redo the data prep and the MFCC baseline, about 2 minutes), and 5, 7
+# and 9 (the same marker mechanism as 1, 6 and 8), run with `pytest -m extended`.
 _SLOW = pytest.mark.extended
 FAILURES = [
     pytest.param(0, r"local\.synthetic\.datadirs", ["data/.prepared"], ["data/.prepared"], marks=_SLOW, id="0-prep"),
@@ -141,11 +143,12 @@ FAILURES = [
                  ["exp/tiny_resnet_mini/models/avg.ts.pt"], id="4-export"),
     pytest.param(5, r"pytorch\.bin\.extract .*enroll", ["exp/tiny_resnet_mini/embeddings/enroll/xvector.scp"],
                  ["exp/tiny_resnet_mini/embeddings/enroll/xvector.scp",
-                  "exp/tiny_resnet_mini/embeddings/enroll/spk_xvector.scp"], id="5-extract"),
+                  "exp/tiny_resnet_mini/embeddings/enroll/spk_xvector.scp"], marks=_SLOW, id="5-extract"),
     pytest.param(6, r"train_backend.*tiny_ecapa_mini/backend/plda", [], [], id="6-backend"),
-    pytest.param(7, r"score\.bin\.norm.*tiny_ecapa", [], ["exp/tiny_ecapa_mini/results.tsv"], id="7-score"),
+    pytest.param(7, r"score\.bin\.norm.*tiny_ecapa", [], ["exp/tiny_ecapa_mini/results.tsv"], marks=_SLOW,
+                 id="7-score"),
     pytest.param(8, r"score\.bin\.fuse", [], ["exp/fusion_tiny/results.tsv"], id="8-fuse"),
-    pytest.param(9, r"plot_det.*plda", [], ["exp/RESULTS.md"], id="9-results"),
+    pytest.param(9, r"plot_det.*plda", [], ["exp/RESULTS.md"], marks=_SLOW, id="9-results"),
 ]
 # The stages whose rerun starts at stage 0, to show that the skip checks of every earlier stage hold: one
 # case is enough for CI (each from-0 rerun pays every earlier stage's checks); the others rerun their stage.
