@@ -18,6 +18,7 @@ from pytorch.inference import prepare_for_inference
 from pytorch.interchange import write_experiment
 from pytorch.interchange.sections import system_config
 from pytorch.models import build_model
+from tests.unit.pytorch.conftest import random_bn_model
 from tests.unit.pytorch.data.conftest import write_feats_dir
 
 TINY_ECAPA = {"name": "ecapa_tdnn", "feat_dim": 24, "channels": 32, "mfa_channels": 48, "se_bottleneck": 8}
@@ -41,13 +42,7 @@ def _one_thread():
 
 def trained_like(cfg: dict) -> nn.Module:
     """Random weights and BN statistics, BN folded (what extraction runs)."""
-    torch.manual_seed(0)
-    model = build_model(cfg)
-    for m in model.modules():
-        if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
-            m.running_mean.uniform_(-0.5, 0.5)
-            m.running_var.uniform_(0.5, 2.0)
-    return prepare_for_inference(model.eval(), script=False)
+    return prepare_for_inference(random_bn_model(cfg), script=False)
 
 
 @pytest.mark.parametrize("name", MODELS)

@@ -18,6 +18,7 @@ from pytorch.interchange import write_experiment
 from pytorch.interchange.sections import system_config
 from pytorch.models import build_model
 from pytorch.models.masking import accepts_lengths
+from tests.unit.pytorch.conftest import random_bn_model
 from tests.unit.pytorch.data.conftest import write_feats_dir
 
 TINY_ECAPA = {"name": "ecapa_tdnn", "feat_dim": 20, "channels": 32, "mfa_channels": 48, "se_bottleneck": 8,
@@ -47,13 +48,7 @@ def _one_thread():
 
 
 def trained_like(cfg: dict) -> nn.Module:
-    torch.manual_seed(0)
-    model = build_model(cfg)
-    for m in model.modules():
-        if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
-            m.running_mean.uniform_(-0.5, 0.5)
-            m.running_var.uniform_(0.5, 2.0)
-    return model.eval()
+    return random_bn_model(cfg)
 
 
 def padded_batch(lengths, feat_dim=20, seed=1):
