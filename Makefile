@@ -5,6 +5,7 @@
 PY ?= python3
 VENV := .venv
 VPY := $(VENV)/bin/python
+TEST_WORKERS ?= 2   # pytest-xdist workers for make test (CI: the 2 cores)
 
 .PHONY: demo lint test bench venv venv-dev clean-demo
 
@@ -30,7 +31,7 @@ lint: venv-dev
 	{ git ls-files -z '*.sh'; printf '.ci/run\0'; } | xargs -0 shellcheck
 
 test: lint
-	$(VPY) -m pytest
+	$(VPY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 bench: venv-dev
 	for f in bench/*.py; do case $$f in bench/plain_*) continue ;; esac; \

@@ -34,6 +34,8 @@ mix_seed=11
 mirnet_config=conf/mirnet_mini.yaml
 baseline_config=conf/resnet_tap_mini.yaml
 train_threads=1                 # torch threads per training job; the two systems train side by side
+mirnet_init=true                # MIRNet's ResNet starts from the trained baseline (train.init; the baseline
+                                # then trains first, each job on 2 x train_threads threads on CPU)
 gpus=0                          # 0: CPU; 1: one GPU; n > 1: DDP (utils/stages/train.sh)
 sep_config=conf/voicefilter_mini.yaml   # VoiceFilter sizes (conf/voicefilter.yaml: the paper's); exp/<stem>_<cond>
 sep_conditionings="enroll mixture none"  # (a) clean enrollment (baseline), (b) MIRNet from the mixture, (c) uPIT
@@ -50,7 +52,8 @@ Stages (--stage N --stop-stage M):
   1  features: utt2dur (the spectra are computed on the fly, data.mode: mixture / wave)
   2  fixed mixture lists with trials: data/mix_seen, data/mix_unseen (\$triplets triplets each);
      data/mix_dev (random pairs); data/mix_test (mix_seen and mix_unseen in one dir, for extraction)
-  3  train MIRNet (\$mirnet_config) and the single-speaker baseline (\$baseline_config)
+  3  train the single-speaker baseline (\$baseline_config) and MIRNet (\$mirnet_config), its ResNet
+     initialised from the baseline's (--mirnet-init true) or from scratch side by side (false)
   4  average the last checkpoints
   5  embeddings of every test mixture (data/mix_test; MIRNet: two per mixture), protocol scores and EER
      (exp/<sys>/results.tsv), PCA plot exp/<sys>/pca_mix_test.png
@@ -66,7 +69,7 @@ Options:
   --corpus <dir>                  # synthetic corpus (default: $corpus)
   --librispeech-root <dir>        # use LibriSpeech (<dir>/$train_subset, <dir>/$unseen_subset)
   --triplets <n> --seg-dur <s> --sir-db <dB>
-  --mirnet-config <yaml> --baseline-config <yaml> --gpus <n>
+  --mirnet-config <yaml> --baseline-config <yaml> --mirnet-init <true|false> --gpus <n>
   --sep-config <yaml> --sep-conditionings \"<enroll mixture none>\" --sep-train-pairs <n> --sep-test-pairs <n>
   --sep-pesq <true|false> --sep-train-opts \"<opts>\""
 
@@ -143,8 +146,17 @@ if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
 fi
 
 if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
-  # shellcheck disable=SC2086   # $systems is a list of configs
-  utils/stages/train.sh --cmd "$train_cmd" --gpus "$gpus" --threads "$train_threads" $systems
+  if $mirnet_init; then
+    # one after the other: MIRNet's ResNet is initialised from the baseline's averaged model
+    threads=$train_threads; [ "$gpus" -gt 0 ] || threads=$((2 * train_threads))
+    utils/stages/train.sh --cmd "$train_cmd" --gpus "$gpus" --threads "$threads" "$baseline_config"
+    utils/stages/train.sh --cmd "$train_cmd" --gpus "$gpus" --threads "$threads" --train-opts \
+      "--set train.init.checkpoint=exp/$(basename "$baseline_config" .yaml)/models/avg.pt --set train.init.prefix=backbone." \
+      "$mirnet_config"
+  else
+    # shellcheck disable=SC2086   # $systems is a list of configs
+    utils/stages/train.sh --cmd "$train_cmd" --gpus "$gpus" --threads "$train_threads" $systems
+  fi
 fi
 
 if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then

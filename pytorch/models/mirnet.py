@@ -14,7 +14,10 @@ Input [B, T, F]: the F = D = 257-bin log spectrum (32 ms frames, 10 ms hop, 512-
    - a shared frame attention W_k = sigmoid(fc2(tanh(fc1(V_k)))) [B, T, 1] (fc1: `attention_dim` = 64);
    - a per-branch FC maps W_k to D dims, which multiply V_k's first D channels (the paper's "multiplied
      with V"; for branch 2 these are V1[D:2D], so each branch attends its own half of the code), and a
-     per-branch FC (D -> D) with ReLU gives Z_k [B, T, D].
+     per-branch FC (D -> D) with ReLU gives Z_k [B, T, D]. With `shared_branches: true` one pair of
+     FCs serves every branch, so branch k is branch 1 applied to V_k: the two embeddings then come
+     from one function of the two halves of the code, and swapping the halves swaps them exactly
+     (egs/overlap's mini config: it learned faster and scored better there, egs/overlap/README.md).
 3. Speaker embedding: one ResNet (`depth`, default 18) with temporal average pooling, shared by the
    branches, maps each Z_k to I_k. forward returns [B, N, embed_dim]; the loss is the
    permutation-invariant cross-entropy (loss.name: pit_softmax).
@@ -42,7 +45,8 @@ class MIRNet(nn.Module):
                  encoder_channels: Sequence[int] = (512, 512, 512, 512, 1500),
                  encoder_kernels: Sequence[int] = (5, 3, 3, 1, 1), attention_dim: int = 64,
                  depth: int = 18, base_channels: int = 32, embed_dim: int = 256,
-                 pooling: Mapping[str, Any] | str | None = "tap", encoder_norm: str = "batch") -> None:
+                 pooling: Mapping[str, Any] | str | None = "tap", encoder_norm: str = "batch",
+                 shared_branches: bool = False) -> None:
         super().__init__()
         if len(encoder_channels) != len(encoder_kernels):
             raise ValueError(f"model.encoder_channels ({len(encoder_channels)}) and model.encoder_kernels "
@@ -62,8 +66,9 @@ class MIRNet(nn.Module):
         self.encoder = nn.Sequential(*layers)
         self.att_fc1 = nn.Linear(num_identities * feat_dim, attention_dim)
         self.att_fc2 = nn.Linear(attention_dim, 1)
-        self.weight_fc = nn.ModuleList(nn.Linear(1, feat_dim) for _ in range(num_identities))
-        self.out_fc = nn.ModuleList(nn.Linear(feat_dim, feat_dim) for _ in range(num_identities))
+        fcs = 1 if shared_branches else num_identities
+        self.weight_fc = nn.ModuleList(nn.Linear(1, feat_dim) for _ in range(fcs))
+        self.out_fc = nn.ModuleList(nn.Linear(feat_dim, feat_dim) for _ in range(fcs))
         self.backbone = ResNet(feat_dim, depth=depth, base_channels=base_channels, embed_dim=embed_dim,
                                pooling=pooling)
 
@@ -71,7 +76,9 @@ class MIRNet(nn.Module):
         """Z [B, N, T, D]: the attended spectra the backbone embeds."""
         v1 = self.encoder(feats.transpose(1, 2))                       # [B, N*D, T]
         zs = []
-        for k, (wfc, ofc) in enumerate(zip(self.weight_fc, self.out_fc)):
+        for k in range(self.num_identities):
+            j = k % len(self.weight_fc)
+            wfc, ofc = self.weight_fc[j], self.out_fc[j]
             v = exchange_channels(v1, self.feat_dim, k).transpose(1, 2)   # [B, T, N*D]
             w = torch.sigmoid(self.att_fc2(torch.tanh(self.att_fc1(v))))  # [B, T, 1]
             zs.append(torch.relu(ofc(wfc(w) * v[..., :self.feat_dim])))

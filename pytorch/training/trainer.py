@@ -34,6 +34,7 @@ from pytorch.training.loop import AMP_DTYPES, Progress, SpeakerNet, StepContext,
 from pytorch.training.optim import build_optimizer
 from pytorch.training.schedulers import build_scheduler
 from pytorch.training.stages import Stage, plan_stages, stage_of, total_epochs
+from pytorch.training.warm_start import InitOptions, warm_start
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +50,10 @@ class TrainOptions(LoaderOptions):
     margin_scheduler: MarginScheduleOptions | None = None
     log_interval: int = 50            # steps between train.log lines
     device: str = "auto"              # auto | cpu | cuda
+    init: InitOptions | None = None   # warm start from another run's checkpoint (pytorch/training/warm_start.py)
 
     _choices = {"amp": tuple(AMP_DTYPES), "device": ("auto", "cpu", "cuda")}
-    _nested = {"margin_scheduler": MarginScheduleOptions}
+    _nested = {"margin_scheduler": MarginScheduleOptions, "init": InitOptions}
 
     def check(self, where: str) -> None:
         super().check(where)
@@ -65,9 +67,10 @@ class TrainOptions(LoaderOptions):
 
 def train_options(cfg: dict) -> TrainOptions:
     section = dict(cfg.get("train") or {})
-    if section.get("margin_scheduler") is None:
-        section.pop("margin_scheduler", None)
-    elif isinstance(section["margin_scheduler"], dict) and "final" in section["margin_scheduler"]:
+    for key in ("margin_scheduler", "init"):
+        if section.get(key) is None:
+            section.pop(key, None)
+    if isinstance(section.get("margin_scheduler"), dict) and "final" in section["margin_scheduler"]:
         raise ConfigError("train.margin_scheduler: remove 'final': the margin warms up to loss.margin, so "
                           "a large-margin stage that sets loss.margin is obeyed")
     return build_options(TrainOptions, section, "train")
@@ -125,6 +128,8 @@ class Trainer:
             if not isinstance(self.cfg.get(section), dict):
                 raise ConfigError(f"the config has no {section}: section; add one (e.g. as in egs/mini/conf)")
         model = self.model_builder(self.cfg["model"])
+        if self.opts.init is not None:
+            warm_start(model, self.opts.init)    # the checkpoint must fit before anything is written
         speakers: dict[str, int] = {}
         for st in self.plan:
             opts: DataOptions = build_options(DataOptions, st.cfg.get("data"), "data")
@@ -294,6 +299,10 @@ class Trainer:
                 self.net.model.load_state_dict(resume["model"])
                 self.net.loss.load_state_dict(resume["loss"])
                 ckpt_io.restore_rng(resume["rng"])
+            elif self.opts.init is not None:
+                n = warm_start(self.net.model, self.opts.init)
+                log.info("initialised %d of the model's %d tensors from %s (prefix %r)", n,
+                         len(self.net.model.state_dict()), self.opts.init.checkpoint, self.opts.init.prefix)
         if stage.group != self.group:
             self._start_group(stage, len(data.loader), resume)
         else:

@@ -51,7 +51,6 @@ def _lines(path: str) -> list[list[str]]:
 
 
 @pytest.mark.slow
-@pytest.mark.extended  # 278 s on the 2 shared cores (load 3-5), too long for CI yet: `pytest -m extended`
 def test_overlap_recipe_end_to_end(tmp_path, monkeypatch):
     d = _recipe(tmp_path / "overlap")
     # the verification stages 0-5, the separation stages 6-8 and the results table 9
@@ -71,6 +70,9 @@ def test_overlap_recipe_end_to_end(tmp_path, monkeypatch):
             shared = set(spks[anchor]) & set(spks[other])
             assert shared == ({spks[anchor][0]} if label == "target" else set())
         assert all(len(r) == 3 and os.path.isfile(r[1]) for r in _lines(f"{mix}/utt2sources"))
+
+    # the baseline trained first, and MIRNet's ResNet started from its averaged model (--mirnet-init true)
+    assert "initialised" in open(f"{d}/exp/mirnet_mini/log/train.log").read()
 
     from common.embeddings import load_embeddings
     monkeypatch.chdir(d)    # the scp points into the job arks by paths relative to the recipe

@@ -11,6 +11,7 @@ gpus=0
 threads=1
 exp=exp
 train_set=
+train_opts=
 
 help_message="Usage: $0 [options] <config.yaml>...
  e.g.: $0 --cmd run.pl --threads 1 conf/resnet_mini.yaml conf/ecapa_mini.yaml
@@ -21,7 +22,9 @@ Options:
   --threads <n>                 # torch threads per job (OMP_NUM_THREADS; default: $threads)
   --exp <dir>                   # systems go in <dir>/<config stem> (default: $exp)
   --train-set <set>             # train on <set> instead of the config's: data.train's last component is
-                                # replaced (data/fbank81/vox2_dev -> data/fbank81/<set>), via --set"
+                                # replaced (data/fbank81/vox2_dev -> data/fbank81/<set>), via --set
+  --train-opts \"<opts>\"          # more pytorch.bin.train options for every system, e.g.
+                                # \"--set train.init.checkpoint=exp/base/models/avg.pt\" (split on spaces)"
 
 . "$(dirname "$0")/../parse_options.sh" || exit 1
 if [ $# -lt 1 ]; then
@@ -40,6 +43,8 @@ for conf in "$@"; do
   if [ -n "$train_set" ]; then
     opts=(--set "data.train=$(dirname "$(python -m pytorch.bin.config_get "$conf" data.train)")/$train_set")
   fi
+  # shellcheck disable=SC2206   # $train_opts is a list of options
+  opts+=($train_opts)
   mkdir -p "$sys/log"
   echo "stage 3: training $sys with $conf (log: $sys/log/train.log)"
   # $cmd is a command with options (e.g. "slurm.pl --gpu 1"): split on purpose.

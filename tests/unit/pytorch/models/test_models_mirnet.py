@@ -55,6 +55,25 @@ def test_identical_branch_weights_give_swapped_embeddings_for_swapped_codes():
     torch.testing.assert_close(swapped[:, 1], emb[:, 0])
 
 
+def test_shared_branches_swap_embeddings_with_the_code_halves():
+    """shared_branches: one pair of FCs for both branches, so the model is the swap-symmetric one of the
+    test above without any weight copying, with half the branch parameters."""
+    torch.manual_seed(2)
+    shared = build_model({**SMALL, "shared_branches": True}).eval()
+    assert len(shared.weight_fc) == len(shared.out_fc) == 1
+    n = sum(p.numel() for p in shared.parameters())
+    assert sum(p.numel() for p in build_model(SMALL).parameters()) - n == 9 * 2 + 9 * 10   # (1->9) + (9->9) FCs
+    x = torch.randn(2, 30, 9)
+    emb = shared(x)
+    last = [m for m in shared.encoder if isinstance(m, torch.nn.Conv1d)][-1]
+    with torch.no_grad():
+        last.weight.copy_(torch.cat([last.weight[9:], last.weight[:9]]))
+        last.bias.copy_(torch.cat([last.bias[9:], last.bias[:9]]))
+    swapped = shared(x)
+    torch.testing.assert_close(swapped[:, 0], emb[:, 1])
+    torch.testing.assert_close(swapped[:, 1], emb[:, 0])
+
+
 def test_bad_encoder_config():
     with pytest.raises(ValueError, match="same length"):
         build_model({**SMALL, "encoder_kernels": [5, 3]})
