@@ -36,15 +36,10 @@ def test_shapes_and_registry():
     assert build_model({**SMALL, "num_identities": 3})(x).shape == (3, 3, 5)
 
 
-def test_identical_branch_weights_give_swapped_embeddings_for_swapped_codes():
-    """With branch 2's FCs equal to branch 1's, branch 2 is branch 1 applied to V2: a code whose halves
-    are swapped swaps the two embeddings."""
-    torch.manual_seed(1)
-    model = build_model(SMALL).eval()
-    model.weight_fc[1].load_state_dict(model.weight_fc[0].state_dict())
-    model.out_fc[1].load_state_dict(model.out_fc[0].state_dict())
+def _assert_swapping_the_code_swaps_the_embeddings(model: torch.nn.Module) -> None:
+    """Permutes the output channels of the (2D, 1) conv, so that V1's halves swap (the BatchNorm after it
+    is channel-symmetric at init), and checks that the two embeddings swap with them."""
     x = torch.randn(2, 30, 9)
-    # the (2D, 1) conv: permute its output channels (the BatchNorm after it is channel-symmetric at init)
     last = [m for m in model.encoder if isinstance(m, torch.nn.Conv1d)][-1]
     emb = model(x)
     with torch.no_grad():
@@ -55,6 +50,16 @@ def test_identical_branch_weights_give_swapped_embeddings_for_swapped_codes():
     torch.testing.assert_close(swapped[:, 1], emb[:, 0])
 
 
+def test_identical_branch_weights_give_swapped_embeddings_for_swapped_codes():
+    """With branch 2's FCs equal to branch 1's, branch 2 is branch 1 applied to V2: a code whose halves
+    are swapped swaps the two embeddings."""
+    torch.manual_seed(1)
+    model = build_model(SMALL).eval()
+    model.weight_fc[1].load_state_dict(model.weight_fc[0].state_dict())
+    model.out_fc[1].load_state_dict(model.out_fc[0].state_dict())
+    _assert_swapping_the_code_swaps_the_embeddings(model)
+
+
 def test_shared_branches_swap_embeddings_with_the_code_halves():
     """shared_branches: one pair of FCs for both branches, so the model is the swap-symmetric one of the
     test above without any weight copying, with half the branch parameters."""
@@ -63,15 +68,7 @@ def test_shared_branches_swap_embeddings_with_the_code_halves():
     assert len(shared.weight_fc) == len(shared.out_fc) == 1
     n = sum(p.numel() for p in shared.parameters())
     assert sum(p.numel() for p in build_model(SMALL).parameters()) - n == 9 * 2 + 9 * 10   # (1->9) + (9->9) FCs
-    x = torch.randn(2, 30, 9)
-    emb = shared(x)
-    last = [m for m in shared.encoder if isinstance(m, torch.nn.Conv1d)][-1]
-    with torch.no_grad():
-        last.weight.copy_(torch.cat([last.weight[9:], last.weight[:9]]))
-        last.bias.copy_(torch.cat([last.bias[9:], last.bias[:9]]))
-    swapped = shared(x)
-    torch.testing.assert_close(swapped[:, 0], emb[:, 1])
-    torch.testing.assert_close(swapped[:, 1], emb[:, 0])
+    _assert_swapping_the_code_swaps_the_embeddings(shared)
 
 
 def test_bad_encoder_config():
