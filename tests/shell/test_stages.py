@@ -40,7 +40,8 @@ def _datadir(d: Path, utts: dict[str, str]) -> None:
 
 def _system(recipe: Path, name: str, chain: list[str], sets: dict[str, dict[str, str]], seed: int) -> None:
     rng = np.random.default_rng(seed)
-    centres = {s: rng.normal(size=DIM) * 3 for s in {s for utts in sets.values() for s in utts.values()}}
+    # sorted: a set's order follows the per-process string hash, and the data must not change from run to run
+    centres = {s: rng.normal(size=DIM) * 3 for s in sorted({s for utts in sets.values() for s in utts.values()})}
     exp = recipe / "exp" / name
     for set_name, utts in sets.items():
         out = exp / "embeddings" / set_name
