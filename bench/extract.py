@@ -93,15 +93,19 @@ def our_model(key: str, state: dict | None = None) -> nn.Module:
 
 
 def median_times(engines: dict[str, Engine], x: torch.Tensor, rounds: int) -> dict[str, float]:
+    """Median time of each engine over `rounds` rounds in which every engine runs once. The order
+    rotates from round to round, so that no engine always follows the same one (ONNX Runtime's
+    threads spin on for a moment after a run and slow whatever comes next)."""
     times: dict[str, list[float]] = {k: [] for k in engines}
+    order = list(engines)
     with torch.inference_mode():
         for f in engines.values():   # warm-up: oneDNN primitives, TorchScript profiling runs, ORT allocs
             for _ in range(3):
                 f(x)
-        for _ in range(rounds):
-            for k, f in engines.items():
+        for r in range(rounds):
+            for k in order[r % len(order):] + order[:r % len(order)]:
                 t = time.perf_counter()
-                f(x)
+                engines[k](x)
                 times[k].append(time.perf_counter() - t)
     return {k: sorted(v)[len(v) // 2] for k, v in times.items()}
 

@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from pytorch.models.masking import masked, time_mask
+from pytorch.models.masking import cat_channels, masked, time_mask
 from pytorch.models.registry import MODELS, build_pooling, preset
 from pytorch.models.se import Conv1dReluBn, SE1d
 
@@ -43,7 +43,7 @@ class Res2Conv1d(nn.Module):
             prev = masked(conv(parts[i] if i == 0 else prev + parts[i]), mask)
             outs.append(prev)
         outs.append(parts[-1])
-        return torch.cat(outs, dim=1)
+        return cat_channels(outs)
 
 
 class SERes2Block(nn.Module):
@@ -61,6 +61,7 @@ class SERes2Block(nn.Module):
 class ECAPATDNN(nn.Module):
     BN_BEFORE_LINEAR = (("pool_bn", "fc"),)   # extraction mode folds pool_bn into fc
     ACCEPTS_LENGTHS = True                     # forward(feats, lengths): pytorch.models.masking
+    EXTRACT_MAX_FRAMES = 1600                  # extraction sub-batches (pytorch.inference.FrameCapped)
 
     def __init__(self, feat_dim: int, channels: int = 512, embed_dim: int = 192, scale: int = 8,
                  dilations: tuple[int, ...] | list[int] = (2, 3, 4), mfa_channels: int = 1536,
@@ -88,7 +89,7 @@ class ECAPATDNN(nn.Module):
         for block in self.blocks:
             x = block(x, mask)
             outs.append(x)
-        x = torch.relu(self.mfa(torch.cat(outs, dim=1)))
+        x = torch.relu(self.mfa(cat_channels(outs)))
         return self.emb_bn(self.fc(self.pool_bn(self.pool(x, mask))))
 
 

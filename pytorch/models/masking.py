@@ -37,6 +37,15 @@ def masked(x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
     return x if mask is None else x * mask
 
 
+def cat_channels(xs: list[torch.Tensor]) -> torch.Tensor:
+    """torch.cat over the channels of [B, C, T] maps that keeps a time-major memory layout
+    (channels contiguous, as extraction mode's GEMMs produce them: pytorch.gemm_conv); torch.cat
+    alone would return channel-major memory. Channel-major inputs get plain torch.cat."""
+    if xs[0].dim() == 3 and xs[0].stride(1) == 1 and xs[0].shape[1] > 1:
+        return torch.cat([x.transpose(1, 2) for x in xs], dim=2).transpose(1, 2)
+    return torch.cat(xs, dim=1)
+
+
 def accepts_lengths(model: nn.Module) -> bool:
     """True when `model(feats, lengths)` gives each utterance of a padded batch its own embedding
     (an eager module; a TorchScript or ONNX copy of it accepts the same call)."""
