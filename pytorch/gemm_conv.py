@@ -1,11 +1,12 @@
 """Extraction mode's 1-D convolutions as plain GEMMs, with ReLU -> BN fused into one clamp.
 
-Why: on CPU, oneDNN's convolution runs ECAPA-TDNN's 1x1 convolutions at roughly two thirds of the
-rate MKL's sgemm reaches on the same shapes (`bench/extract.py` prints both: the "GEMM peak" line),
-and those convolutions are about 85% of ECAPA's work. A 1x1 convolution of [B, C, T] is the matrix
-product W [O, C] @ x; a wider one is the same product on the k shifted (dilated) copies of its
-zero-padded input stacked along the channels (im2col), which is cheap for the narrow Res2Net groups
-and the 80-bin stem.
+Why: on CPU, oneDNN's convolution ran ECAPA-TDNN's 1x1 convolutions clearly slower than MKL's
+sgemm on the same shapes (torch.profiler), and those convolutions are about 85% of ECAPA's work;
+with this module, extraction mode ran at 1.28-1.68x WeSpeaker's eager ECAPA (BENCHMARKS.md, run D).
+A 1x1 convolution of [B, C, T] is the matrix product W [O, C] @ x, or, for time-major memory,
+x^T W^T over all B x T frames at once; a wider one is the same product on the k shifted (dilated)
+copies of its zero-padded input stacked along the channels (im2col), which is cheap for the narrow
+Res2Net groups and the 80-bin stem.
 
 ReLU -> BN (the TDNN / ECAPA layer order, pytorch.models.se.Conv1dReluBn) folds exactly: with the
 BN's scale s and shift b per channel, relu(z) * s + b = max(s z + b, b) where s >= 0 and
@@ -62,7 +63,7 @@ class GemmConv1d(nn.Module):
                 lo = hi = w.new_zeros(0)
         self.weight = nn.Parameter(w, requires_grad=False)
         self.bias = nn.Parameter(b, requires_grad=False)
-        # [O, k*C] with the k shifted copies' channels in order; a view of `weight` when k = 1.
+        # [O, k*C]: the weights of the k shifted copies of the input, one block of C channels each.
         self.register_buffer("w2d", w.permute(0, 2, 1).reshape(w.shape[0], -1).contiguous())
         self.register_buffer("lo", lo.view(-1, 1))
         self.register_buffer("hi", hi.view(-1, 1))
