@@ -22,6 +22,9 @@ other processes hits all alike. "best" is the faster of our two exact engines (t
 ratio to ONNX Runtime is 1.00 by definition when it is ONNX Runtime, so torch's own ratios are
 printed too. `max diff` is the largest |embedding - WeSpeaker's| (or - our eager without
 --wespeaker) over extraction mode and ONNX Runtime.
+--bfloat16 adds `pytorch.bin.extract --dtype bfloat16` (extraction mode under autocast): its x-RT,
+its ratio to WeSpeaker and the lowest cosine between its embeddings and float32 ones. It is NOT an
+exact engine, so it never counts as "best".
 """
 from __future__ import annotations
 
@@ -128,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--models", default=",".join(MODELS), help=f"comma-separated subset of {','.join(MODELS)}")
+    ap.add_argument("--bfloat16", action="store_true", help="also time --dtype bfloat16 (not exact)")
     args = ap.parse_args(argv)
     keys = args.models.split(",")
     bad = [k for k in keys if k not in MODELS]
@@ -139,8 +143,9 @@ def main(argv: list[str] | None = None) -> int:
           f"load average {os.getloadavg()[0]:.2f} at {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     print("| model | input | x-RT WeSpeaker | x-RT ours eager | x-RT ours torch | x-RT ours ONNX Runtime "
           "| best exact engine | best / WeSpeaker | best / ONNX Runtime | torch / WeSpeaker | torch / ONNX Runtime "
-          "| max diff |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "| max diff |" + (" x-RT ours bfloat16 (not exact) | bfloat16 / WeSpeaker | min cosine bfloat16 / float32 |"
+                            if args.bfloat16 else ""))
+    print("|---" * (15 if args.bfloat16 else 12) + "|")
     for key in keys:
         label, module, name, model_args = MODELS[key]
         theirs = (wespeaker_model(args.wespeaker, module, name, model_args)
@@ -150,11 +155,15 @@ def main(argv: list[str] | None = None) -> int:
         if theirs is not None:
             engines["wespeaker"] = lambda x, m=theirs: m(x)[-1]
         engines.update(eager=ours, torch=prepare_for_inference(ours), onnx=OnnxRuntimeModel(ours, args.threads))
+        if args.bfloat16:
+            engines["bf16"] = prepare_for_inference(ours, dtype=torch.bfloat16)
         for wl, (b, t) in WORKLOADS.items():
             x = torch.randn(b, t, 80, generator=torch.Generator().manual_seed(1))
             with torch.inference_mode():
                 ref_emb = engines["wespeaker" if theirs is not None else "eager"](x)
                 diff = max((engines[k](x) - ref_emb).abs().max().item() for k in ("eager", "torch", "onnx"))
+                cos = (nn.functional.cosine_similarity(engines["bf16"](x), engines["eager"](x)).min().item()
+                       if args.bfloat16 else 0.0)
             tm = median_times(engines, x, rounds=args.rounds)
             xrt = {k: b * t / 100.0 / v for k, v in tm.items()}
             ws = xrt.get("wespeaker")
@@ -162,7 +171,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"| {label} | {wl} | {f'{ws:.3g}' if ws else '-'} | {xrt['eager']:.3g} | {xrt['torch']:.3g} "
                   f"| {xrt['onnx']:.3g} | {'ONNX Runtime' if best == 'onnx' else 'torch'} "
                   f"| {_ratio(xrt[best], ws)} | {_ratio(xrt[best], xrt['onnx'])} "
-                  f"| {_ratio(xrt['torch'], ws)} | {_ratio(xrt['torch'], xrt['onnx'])} | {diff:.1e} |", flush=True)
+                  f"| {_ratio(xrt['torch'], ws)} | {_ratio(xrt['torch'], xrt['onnx'])} | {diff:.1e} |"
+                  + (f" {xrt['bf16']:.3g} | {_ratio(xrt['bf16'], ws)} | {cos:.6f} |" if args.bfloat16 else ""),
+                  flush=True)
     print(f"load average at the end {os.getloadavg()[0]:.2f}")
     return 0
 

@@ -108,13 +108,32 @@ class FrameCapped(nn.Module):
         return torch.cat(outs)
 
 
-def prepare_for_inference(model: nn.Module, script: bool = True) -> nn.Module:
+class Autocast(nn.Module):
+    """Runs `model` under torch.autocast in `dtype` (bfloat16 or float16) and returns float32
+    embeddings. Not exact: the matrix products round their inputs to `dtype` (accumulating in
+    float32). On CPUs with AMX or AVX512-BF16 bfloat16 is faster; elsewhere it can be slower."""
+
+    def __init__(self, model: nn.Module, dtype: torch.dtype) -> None:
+        super().__init__()
+        self.model, self.dtype = model, dtype
+
+    def forward(self, feats: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        with torch.autocast(feats.device.type, dtype=self.dtype):
+            out = self.model(feats) if lengths is None else self.model(feats, lengths)
+        return out.float()
+
+
+def prepare_for_inference(model: nn.Module, script: bool = True, dtype: torch.dtype = torch.float32
+                          ) -> nn.Module:
     """A copy of `model` for embedding extraction: eval mode, BN folded, and on CPU a frozen
     TorchScript module whose 1-D convolutions run as GEMMs (pytorch.gemm_conv), in sub-batches of
     the model's EXTRACT_MAX_FRAMES when it declares one (FrameCapped). Move the model to its
     device *before* calling this (frozen TorchScript weights are constants and do not follow a
     later `.to(device)`). `script=False` gives the eager BN-folded copy, with its layers unchanged
-    (pytorch.chunked hooks them)."""
+    (pytorch.chunked hooks them). `dtype` bfloat16 or float16: the eager model (with the GEMMs on
+    CPU) under autocast (Autocast), which is not exact."""
+    if dtype not in (torch.float32, torch.bfloat16, torch.float16):
+        raise ValueError(f"prepare_for_inference: dtype must be float32, bfloat16 or float16, not {dtype}")
     model = copy.deepcopy(model).eval()
     for p in model.parameters():
         p.requires_grad_(False)
@@ -122,9 +141,15 @@ def prepare_for_inference(model: nn.Module, script: bool = True) -> nn.Module:
     log.debug("folded %d BatchNorm layers", n)
     if any(isinstance(m, nn.Conv2d) for m in model.modules()):
         model = model.to(memory_format=torch.channels_last)
-    if not script or _device_of(model).type != "cpu":
-        return model
     cap = getattr(type(model), "EXTRACT_MAX_FRAMES", None)
+    cpu = _device_of(model).type == "cpu"
+    if dtype != torch.float32:
+        if cpu:
+            gemm_conv1d(model)
+        fast = Autocast(model, dtype)
+        return FrameCapped(fast, cap) if cap and cpu else fast
+    if not script or not cpu:
+        return model
     eager = model
     model = copy.deepcopy(model)
     log.debug("%d 1-D convolutions as GEMMs", gemm_conv1d(model))

@@ -83,7 +83,7 @@ def load_models(args: argparse.Namespace, device: str, long: bool, only_long: bo
     if args.engine == "onnx":
         from pytorch.export import OnnxRuntimeModel
         return OnnxRuntimeModel(base, torch.get_num_threads(), lengths=padded), chunked, padded
-    return prepare_for_inference(base), chunked, padded
+    return prepare_for_inference(base, dtype=getattr(torch, args.dtype)), chunked, padded
 
 
 def write_speaker_means(data: DataDir, emb: dict[str, np.ndarray], out: Path) -> int:
@@ -165,6 +165,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--engine", choices=("torch", "onnx"), default="torch",
                     help="torch (extraction mode) or onnx: the exported graph in ONNX Runtime, after the export's "
                          "parity check (CPU; long utterances still run chunked in torch)")
+    ap.add_argument("--dtype", choices=("float32", "bfloat16", "float16"), default="float32",
+                    help="torch engine: bfloat16 or float16 run the model under autocast, faster on CPUs with AMX "
+                         "(bfloat16) and on GPUs, but NOT exact (BENCHMARKS.md gives the cosine to float32); "
+                         "long utterances still run chunked in float32")
     ap.add_argument("--num-threads", type=int, default=0, help="torch CPU threads (0: torch default)")
     add_bool(ap, "--padded-batches", True, "batch utterances of different lengths, zero-padded and masked "
              "(same embeddings), for the models that take lengths; false: equal-length batches only")
@@ -173,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if not args.merge and not args.exp:
         ap.error("--exp is required (unless --merge)")
+    if args.dtype != "float32" and args.engine != "torch":
+        ap.error(f"--dtype {args.dtype} needs --engine torch (the ONNX graph is float32)")
     if args.long_frames < 0 or args.long_chunk_frames < 1:
         ap.error("--long-frames must be >= 0 and --long-chunk-frames >= 1")
     setup_logging(PROG)

@@ -88,3 +88,29 @@ def test_onnx_runtime_engine_gives_the_eager_embeddings(name):
         x = torch.randn(b, t, 16, generator=torch.Generator().manual_seed(b))
         with torch.no_grad():
             assert (engine(x) - model(x)).abs().max().item() <= PARITY_TOL
+
+
+@pytest.mark.parametrize("name", ["ecapa_tdnn", "resnet34se"])
+def test_bfloat16_autocast_is_close_not_exact(name):
+    """dtype=bfloat16 (pytorch.bin.extract --dtype bfloat16): embeddings within cosine 0.999 of
+    float32, padded batches included; not equal, which is why it is opt-in."""
+    model = trained_like(name)
+    fast = prepare_for_inference(model, dtype=torch.bfloat16)
+    x = torch.randn(3, 60, 16)
+    lengths = torch.tensor([60, 45, 30])
+    for i, n in enumerate(lengths.tolist()):
+        x[i, n:] = 0
+    with torch.inference_mode():
+        ref = model(x)
+        out = fast(x)
+        alone = torch.cat([model(x[i:i + 1, :n]) for i, n in enumerate(lengths.tolist())])
+        padded = fast(x, lengths)
+    assert out.dtype == torch.float32
+    assert nn.functional.cosine_similarity(out, ref).min().item() >= 0.999
+    assert nn.functional.cosine_similarity(padded, alone).min().item() >= 0.999
+    assert (out - ref).abs().max().item() > 0
+
+
+def test_unknown_dtype_is_refused():
+    with pytest.raises(ValueError, match="dtype must be"):
+        prepare_for_inference(trained_like("ecapa_tdnn"), dtype=torch.float64)

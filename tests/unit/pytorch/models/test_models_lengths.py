@@ -133,7 +133,7 @@ def test_cli_padded_batches_and_onnx_give_the_same_embeddings(tmp_path):
                         extract={"batch_size": 4}, model=MODELS["se_resnet_tsp"])
     write_experiment(tmp_path / "exp", cfg, trained_like(cfg["model"]).state_dict())
     runs = {"buckets": ["--padded-batches", "false"], "padded": [],
-            "onnx": ["--engine", "onnx"]}
+            "onnx": ["--engine", "onnx"], "bf16": ["--dtype", "bfloat16"]}
     embs = {}
     for name, extra in runs.items():
         out = tmp_path / name
@@ -143,3 +143,6 @@ def test_cli_padded_batches_and_onnx_give_the_same_embeddings(tmp_path):
     assert len(embs["padded"]) == len(feats_source(DataDir(tmp_path / "d"), False).utts)
     for name in ("padded", "onnx"):
         np.testing.assert_allclose(embs[name], embs["buckets"], atol=1e-5, rtol=0)
+    a, b = embs["bf16"], embs["buckets"]          # bfloat16 autocast: close, not exact
+    cos = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+    assert cos.min() >= 0.999 and np.abs(a - b).max() > 0
