@@ -9,6 +9,8 @@ Steps (each exact up to float rounding):
 4. on CPU, 1-D convolutions as plain GEMMs, with ReLU -> BN fused into a clamp (pytorch.gemm_conv),
    and TorchScript with freezing: weights become constants that oneDNN prepacks once;
 5. on CPU, sub-batches of at most the model's EXTRACT_MAX_FRAMES frames (FrameCapped).
+Opt-in and NOT exact: `dtype=torch.bfloat16` (or float16) runs the eager model of steps 1-3 (and the
+GEMMs of step 4 on CPU) under autocast (Autocast; `pytorch.bin.extract --dtype bfloat16`).
 On GPU steps 1-3 are applied. torch.compile was measured too (ResNet-34 a little faster than
 3+4, ECAPA slower) but compiles for 10-25 s per new input length, so it is not used.
 """
