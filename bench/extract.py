@@ -22,6 +22,9 @@ other processes hits all alike. "best" is the faster of our two exact engines (t
 ratio to ONNX Runtime is 1.00 by definition when it is ONNX Runtime, so torch's own ratios are
 printed too. `max diff` is the largest |embedding - WeSpeaker's| (or - our eager without
 --wespeaker) over extraction mode and ONNX Runtime.
+--flops adds the model's GFLOP per input (2 x pytorch.models.macs.count_macs: its convolutions and
+matrix products) and the GFLOP/s that WeSpeaker and our best exact engine reach on it; for scale,
+`python bench/sgemm.py` prints the machine's rate on a large square float32 GEMM.
 --bfloat16 adds `pytorch.bin.extract --dtype bfloat16` (extraction mode under autocast): its x-RT,
 its ratio to WeSpeaker and the lowest cosine between its embeddings and float32 ones. It is NOT an
 exact engine, so it never counts as "best".
@@ -48,6 +51,7 @@ from pytorch.inference import prepare_for_inference  # noqa: E402
 from pytorch.interchange import wespeaker as ws_interchange  # noqa: E402
 from pytorch.interchange.keymap import remap_state_dict  # noqa: E402
 from pytorch.models import build_model  # noqa: E402
+from pytorch.models.macs import count_macs  # noqa: E402
 
 # key: (label, WeSpeaker module, WeSpeaker model name, model_args); a None module: ours only, from
 # the config in model_args.
@@ -132,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--models", default=",".join(MODELS), help=f"comma-separated subset of {','.join(MODELS)}")
     ap.add_argument("--bfloat16", action="store_true", help="also time --dtype bfloat16 (not exact)")
+    ap.add_argument("--flops", action="store_true",
+                    help="also print GFLOP per input and the GFLOP/s reached")
     args = ap.parse_args(argv)
     keys = args.models.split(",")
     bad = [k for k in keys if k not in MODELS]
@@ -144,8 +150,9 @@ def main(argv: list[str] | None = None) -> int:
     print("| model | input | x-RT WeSpeaker | x-RT ours eager | x-RT ours torch | x-RT ours ONNX Runtime "
           "| best exact engine | best / WeSpeaker | best / ONNX Runtime | torch / WeSpeaker | torch / ONNX Runtime "
           "| max diff |" + (" x-RT ours bfloat16 (not exact) | bfloat16 / WeSpeaker | min cosine bfloat16 / float32 |"
-                            if args.bfloat16 else ""))
-    print("|---" * (15 if args.bfloat16 else 12) + "|")
+                            if args.bfloat16 else "")
+          + (" GFLOP | GFLOP/s WeSpeaker | GFLOP/s best |" if args.flops else ""))
+    print("|---" * (12 + 3 * args.bfloat16 + 3 * args.flops) + "|")
     for key in keys:
         label, module, name, model_args = MODELS[key]
         theirs = (wespeaker_model(args.wespeaker, module, name, model_args)
@@ -164,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
                 diff = max((engines[k](x) - ref_emb).abs().max().item() for k in ("eager", "torch", "onnx"))
                 cos = (nn.functional.cosine_similarity(engines["bf16"](x), engines["eager"](x)).min().item()
                        if args.bfloat16 else 0.0)
+            n_flops = 2 * count_macs(ours, x) if args.flops else 0
             tm = median_times(engines, x, rounds=args.rounds)
             xrt = {k: b * t / 100.0 / v for k, v in tm.items()}
             ws = xrt.get("wespeaker")
@@ -172,7 +180,9 @@ def main(argv: list[str] | None = None) -> int:
                   f"| {xrt['onnx']:.3g} | {'ONNX Runtime' if best == 'onnx' else 'torch'} "
                   f"| {_ratio(xrt[best], ws)} | {_ratio(xrt[best], xrt['onnx'])} "
                   f"| {_ratio(xrt['torch'], ws)} | {_ratio(xrt['torch'], xrt['onnx'])} | {diff:.1e} |"
-                  + (f" {xrt['bf16']:.3g} | {_ratio(xrt['bf16'], ws)} | {cos:.6f} |" if args.bfloat16 else ""),
+                  + (f" {xrt['bf16']:.3g} | {_ratio(xrt['bf16'], ws)} | {cos:.6f} |" if args.bfloat16 else "")
+                  + (f" {n_flops / 1e9:.2f} | {f'{n_flops * ws / (b * t / 100.0) / 1e9:.0f}' if ws else '-'} "
+                     f"| {n_flops * xrt[best] / (b * t / 100.0) / 1e9:.0f} |" if args.flops else ""),
                   flush=True)
     print(f"load average at the end {os.getloadavg()[0]:.2f}")
     return 0

@@ -8,17 +8,20 @@ Steps (each exact up to float rounding):
    (SE-ResNet-34, 10 s: ~1.2x faster on 2 CPU threads);
 4. on CPU, 1-D convolutions as plain GEMMs, with ReLU -> BN fused into a clamp (pytorch.gemm_conv),
    and TorchScript with freezing: weights become constants that oneDNN prepacks once;
-5. on CPU, sub-batches of at most the model's EXTRACT_MAX_FRAMES frames (FrameCapped).
+5. on CPU with n > 1 torch threads, a batch's rows as n parts side by side, one thread each
+   (ParallelRows), in sub-batches of at most the model's EXTRACT_MAX_FRAMES frames (FrameCapped).
 Opt-in and NOT exact: `dtype=torch.bfloat16` (or float16) runs the eager model of steps 1-3 (and the
 GEMMs of step 4 on CPU) under autocast (Autocast; `pytorch.bin.extract --dtype bfloat16`).
-On GPU steps 1-3 are applied. torch.compile was measured too (ResNet-34 a little faster than
-3+4, ECAPA slower) but compiles for 10-25 s per new input length, so it is not used.
+On GPU steps 1-3 are applied. torch.compile was measured too (a little faster than 3-5: ResNet-34,
+and with freezing ECAPA C=1024 1.07x) but compiles for 10-90 s per new input length, so it is not used.
 """
 from __future__ import annotations
 
 import copy
 import logging
+import threading
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import torch
 from torch import nn
@@ -110,6 +113,58 @@ class FrameCapped(nn.Module):
         return torch.cat(outs)
 
 
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def _pool(workers: int) -> ThreadPoolExecutor:
+    with _POOLS_LOCK:
+        if workers not in _POOLS:
+            _POOLS[workers] = ThreadPoolExecutor(workers, thread_name_prefix="asvlab-rows")
+        return _POOLS[workers]
+
+
+class ParallelRows(nn.Module):
+    """Runs the rows of a batch as n parts side by side (n = torch.get_num_threads() at call time,
+    at most one part per row), each on its own worker thread with one intra-op thread, and
+    concatenates the embeddings: each row's embedding is computed from that row alone, as before.
+    Why: on 2 cores, two 1-thread GEMM streams on independent rows beat 2-thread GEMMs that meet
+    at a barrier after every op (ResNet34, ECAPA C=512 at 16 x 2 s: BENCHMARKS.md, runs G, H). Only
+    for modules that release the GIL for the whole forward (TorchScript); 1 row or 1 thread runs
+    `model` directly. The caller's grad / inference mode is carried into the workers."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def _run(self, feats: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
+        return self.model(feats) if lengths is None else self.model(feats, lengths)
+
+    def forward(self, feats: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        threads = torch.get_num_threads()
+        parts = min(threads, feats.shape[0])
+        if parts < 2:
+            return self._run(feats, lengths)
+        grad, inference = torch.is_grad_enabled(), torch.is_inference_mode_enabled()
+
+        def work(span: tuple[int, int]) -> torch.Tensor:
+            a, b = span
+            torch.set_num_threads(1)
+            with torch.inference_mode(inference), torch.set_grad_enabled(grad):
+                if lengths is None:
+                    return self._run(feats[a:b], None)
+                lens = lengths[a:b]
+                return self._run(feats[a:b, :int(lens.max())], lens)
+
+        rows = feats.shape[0]
+        spans = [(rows * i // parts, rows * (i + 1) // parts) for i in range(parts)]
+        try:
+            outs = list(_pool(parts).map(work, spans))
+        finally:
+            torch.set_num_threads(threads)   # MKL's thread count is process-wide: give it back
+        return torch.cat(outs)
+
+
 class Autocast(nn.Module):
     """Runs `model` under torch.autocast in `dtype` (bfloat16 or float16) and returns float32
     embeddings. Not exact: the matrix products round their inputs to `dtype` (accumulating in
@@ -129,7 +184,8 @@ def prepare_for_inference(model: nn.Module, script: bool = True, dtype: torch.dt
                           ) -> nn.Module:
     """A copy of `model` for embedding extraction: eval mode, BN folded, and on CPU a frozen
     TorchScript module whose 1-D convolutions run as GEMMs (pytorch.gemm_conv), in sub-batches of
-    the model's EXTRACT_MAX_FRAMES when it declares one (FrameCapped). Move the model to its
+    the model's EXTRACT_MAX_FRAMES when it declares one (FrameCapped), each with its rows split over
+    the torch threads (ParallelRows). Move the model to its
     device *before* calling this (frozen TorchScript weights are constants and do not follow a
     later `.to(device)`). `script=False` gives the eager BN-folded copy, with its layers unchanged
     (pytorch.chunked hooks them). `dtype` bfloat16 or float16: the eager model (with the GEMMs on
@@ -168,4 +224,5 @@ def prepare_for_inference(model: nn.Module, script: bool = True, dtype: torch.dt
     except Exception as e:  # noqa: BLE001  TorchScript cannot compile some user models; eager still works
         log.warning("TorchScript failed (%s); using the eager model with BN folded", e)
         return eager
-    return FrameCapped(frozen, cap) if cap else frozen
+    # Inside FrameCapped, so that no more than its frames are in flight across the threads together.
+    return FrameCapped(ParallelRows(frozen), cap) if cap else ParallelRows(frozen)

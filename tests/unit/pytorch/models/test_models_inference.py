@@ -1,9 +1,11 @@
 """Extraction mode gives the eager embeddings (|diff| <= 1e-4) for every family."""
+import threading
+
 import pytest
 import torch
 from torch import nn
 
-from pytorch.inference import FrameCapped, fold_batchnorm, prepare_for_inference
+from pytorch.inference import FrameCapped, ParallelRows, fold_batchnorm, prepare_for_inference
 from pytorch.models import build_model
 
 torch.set_num_threads(1)
@@ -36,7 +38,8 @@ def trained_like(name: str) -> nn.Module:
 def test_prepared_model_matches_eager(name):
     model = trained_like(name)
     fast = prepare_for_inference(model)
-    assert isinstance(fast.model if isinstance(fast, FrameCapped) else fast, torch.jit.ScriptModule)
+    rows = fast.model if isinstance(fast, FrameCapped) else fast
+    assert isinstance(rows, ParallelRows) and isinstance(rows.model, torch.jit.ScriptModule)
     with torch.inference_mode():
         for b, t in [(1, 80), (4, 33)]:
             x = torch.randn(b, t, 16)
@@ -114,3 +117,53 @@ def test_bfloat16_autocast_is_close_not_exact(name):
 def test_unknown_dtype_is_refused():
     with pytest.raises(ValueError, match="dtype must be"):
         prepare_for_inference(trained_like("ecapa_tdnn"), dtype=torch.float64)
+
+
+class _ThreadRecorder(nn.Module):
+    """Records, per call, the rows it got, its thread's name and torch's thread count there."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[tuple[int, str, int, bool]] = []
+
+    def forward(self, x, lengths=None):
+        self.calls.append((x.shape[0], threading.current_thread().name, torch.get_num_threads(),
+                           torch.is_inference_mode_enabled()))
+        return x.sum(dim=1)
+
+
+def test_parallel_rows_splits_over_one_thread_workers_and_restores_the_count():
+    rec = _ThreadRecorder()
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        with torch.inference_mode():
+            out = ParallelRows(rec)(torch.arange(5.0).view(5, 1, 1).expand(5, 3, 2))
+        assert torch.get_num_threads() == 2
+        torch.set_num_threads(1)
+        ParallelRows(rec)(torch.zeros(4, 3, 2))
+    finally:
+        torch.set_num_threads(before)
+    assert out[:, 0].tolist() == [0.0, 3.0, 6.0, 9.0, 12.0]        # the rows, in order
+    parallel, direct = rec.calls[:2], rec.calls[2]
+    assert sorted(r for r, *_ in parallel) == [2, 3]
+    assert all(name.startswith("asvlab-rows") and n == 1 and inf for _, name, n, inf in parallel)
+    assert direct[0] == 4 and not direct[1].startswith("asvlab-rows")
+
+
+def test_parallel_rows_give_the_one_thread_embeddings_with_and_without_lengths():
+    fast = prepare_for_inference(trained_like("ecapa_tdnn"))
+    x = torch.randn(5, 40, 16)
+    lengths = torch.tensor([40, 33, 40, 20, 12])
+    x = x * (torch.arange(40)[None, :, None] < lengths[:, None, None])
+    before = torch.get_num_threads()
+    try:
+        with torch.inference_mode():
+            torch.set_num_threads(2)
+            par, par_len = fast(x), fast(x, lengths)
+            torch.set_num_threads(1)
+            one, one_len = fast(x), fast(x, lengths)
+    finally:
+        torch.set_num_threads(before)
+    torch.testing.assert_close(par, one, atol=1e-5, rtol=0)
+    torch.testing.assert_close(par_len, one_len, atol=1e-5, rtol=0)
