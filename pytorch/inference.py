@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
 import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -113,15 +114,18 @@ class FrameCapped(nn.Module):
         return torch.cat(outs)
 
 
-_POOLS: dict[int, ThreadPoolExecutor] = {}
+_POOLS: dict[tuple[int, int], ThreadPoolExecutor] = {}
 _POOLS_LOCK = threading.Lock()
 
 
 def _pool(workers: int) -> ThreadPoolExecutor:
+    # Keyed by pid too: a forked child inherits the parent's pool objects but not their threads,
+    # and work submitted to them would wait forever.
+    key = (os.getpid(), workers)
     with _POOLS_LOCK:
-        if workers not in _POOLS:
-            _POOLS[workers] = ThreadPoolExecutor(workers, thread_name_prefix="asvlab-rows")
-        return _POOLS[workers]
+        if key not in _POOLS:
+            _POOLS[key] = ThreadPoolExecutor(workers, thread_name_prefix="asvlab-rows")
+        return _POOLS[key]
 
 
 class ParallelRows(nn.Module):

@@ -1,4 +1,6 @@
 """Extraction mode gives the eager embeddings (|diff| <= 1e-4) for every family."""
+import multiprocessing
+import os
 import threading
 
 import pytest
@@ -167,3 +169,27 @@ def test_parallel_rows_give_the_one_thread_embeddings_with_and_without_lengths()
         torch.set_num_threads(before)
     torch.testing.assert_close(par, one, atol=1e-5, rtol=0)
     torch.testing.assert_close(par_len, one_len, atol=1e-5, rtol=0)
+
+
+def _rows_in_child(queue) -> None:
+    torch.set_num_threads(2)
+    queue.put(ParallelRows(_ThreadRecorder())(torch.ones(4, 3, 2)).sum().item())
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_parallel_rows_work_in_a_forked_child_after_the_parent_used_them():
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        ParallelRows(_ThreadRecorder())(torch.ones(4, 3, 2))      # the parent's pool now exists
+    finally:
+        torch.set_num_threads(before)
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_rows_in_child, args=(queue,))
+    child.start()
+    child.join(60)
+    if child.is_alive():
+        child.kill()
+        pytest.fail("ParallelRows hung in a forked child (the parent's worker threads do not exist there)")
+    assert child.exitcode == 0 and queue.get(timeout=5) == 24.0
