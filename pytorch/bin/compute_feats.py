@@ -10,8 +10,9 @@ seeded per utterance from --seed and the utterance id, so results do not depend 
 Features are computed --chunk-frames frames at a time (pytorch/features/stream.py: the same result as
 the whole signal) and a wav.scp entry that is a plain file (no segments) is read range by range; with
 --compress false each matrix is also written block by block, so the memory does not grow with the
-recording. Kaldi's compression needs the whole matrix (per-column headers over all rows), and a pipe
-or a data dir with segments is read whole.
+recording. Kaldi's compression needs order statistics over all rows of each column, so a compressed
+matrix over --compress-buffer-mb goes column-major to a temporary file next to the ark and is compressed
+from there a column at a time (the same bytes). A pipe or a data dir with segments is read whole.
 """
 from __future__ import annotations
 
@@ -22,7 +23,6 @@ import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import numpy as np
 import soundfile as sf
 import torch
 
@@ -30,7 +30,7 @@ from common.cli import add_bool, make_parser, refuse_overwrite, run_main, setup_
 from common.io import atomic_write, read_kv
 from pytorch.data.audio import AudioError, is_pipe, iter_data_dir, read_range
 from pytorch.features import FEATURES, load_feature_config
-from pytorch.features.ark import ark_scp_writer
+from pytorch.features.ark import SPILL_BYTES, ark_scp_writer
 from pytorch.features.stream import CHUNK_FRAMES, compute_in_chunks
 
 PROG = "compute_feats"
@@ -50,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--chunk-frames", type=int, default=CHUNK_FRAMES,
                     help="frames computed at a time; bounds the memory of a long recording")
+    ap.add_argument("--compress-buffer-mb", type=int, default=SPILL_BYTES >> 20,
+                    help="with --compress true, a larger matrix (a long recording) is compressed from a "
+                         "temporary file next to the ark, a column at a time; same bytes")
     add_bool(ap, "--allow-truncated-audio", False,
              "a file shorter than its header says: warn and use what is there instead of failing")
     ap.add_argument("data_dir")
@@ -77,13 +80,8 @@ def run(args: argparse.Namespace) -> None:
                 raise AudioError(f"utterance {utt}: too short for one frame ({n} samples)")
             blocks = (f.cpu().numpy() for f in compute_in_chunks(
                 module, lambda a, b, read=read: read(a, b).to(device), n, gen, args.chunk_frames))
-            if args.compress:  # Kaldi's compression has per-column headers over all rows: the whole matrix
-                feats = np.empty((rows, module.dim), np.float32)
-                done = 0
-                for f in blocks:
-                    feats[done:done + len(f)] = f
-                    done += len(f)
-                write.write_compressed(utt, feats)
+            if args.compress:
+                write.write_compressed_blocks(utt, rows, module.dim, blocks, args.compress_buffer_mb << 20)
             else:
                 write.write_blocks(utt, rows, module.dim, blocks)
             lengths.append((utt, rows))
@@ -127,7 +125,10 @@ def _num_samples(spec: str) -> int | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    ap = build_parser()
+    args = ap.parse_args(argv)
+    if args.chunk_frames < 1 or args.compress_buffer_mb < 0:
+        ap.error("--chunk-frames must be >= 1 and --compress-buffer-mb >= 0")
     setup_logging(PROG)
     torch.set_num_threads(1)
     return run_main(PROG, lambda: run(args))

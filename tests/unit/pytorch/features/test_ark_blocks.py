@@ -29,3 +29,29 @@ def test_block_rows_must_match_the_header(tmp_path):
             ark_scp_writer(tmp_path / "x.ark", tmp_path / "x.scp") as w:
         w.write_blocks("k", 5, 4, [np.zeros((3, 4), np.float32)])
     assert not (tmp_path / "x.scp").exists() and not (tmp_path / "x.ark").exists()
+
+
+@pytest.mark.parametrize("in_memory_bytes", [0, 1 << 30])
+def test_compressed_blocks_same_bytes_as_kaldiio(tmp_path, in_memory_bytes):
+    # 0: every matrix goes through the column-major temporary file (long recordings); 1 GB: in memory.
+    rng = np.random.default_rng(1)
+    mats = {"a": rng.standard_normal((1001, 83)) * 5, "b": rng.random((9, 7)), "c": np.full((20, 4), 3.0),
+            "d": rng.standard_normal((5000, 80)) ** 3}
+    with ark_scp_writer(tmp_path / "ref.ark", tmp_path / "ref.scp", True) as w:
+        for k, m in mats.items():
+            w(k, m.astype(np.float32))
+    with ark_scp_writer(tmp_path / "new.ark", tmp_path / "new.scp", True) as w:
+        for k, m in mats.items():
+            m = m.astype(np.float32)
+            w.write_compressed_blocks(k, len(m), m.shape[1], [m[:3], m[3:8], m[8:]], in_memory_bytes)
+            assert not w.spill.exists()
+    assert (tmp_path / "new.ark").read_bytes() == (tmp_path / "ref.ark").read_bytes()
+    assert (tmp_path / "new.scp").read_text() == (tmp_path / "ref.scp").read_text().replace("ref.ark", "new.ark")
+
+
+@pytest.mark.parametrize("in_memory_bytes", [0, 1 << 30])
+@pytest.mark.parametrize("given", [5, 15])
+def test_compressed_blocks_rows_must_match(tmp_path, in_memory_bytes, given):
+    with pytest.raises(ValueError, match="rows"), ark_scp_writer(tmp_path / "x.ark", tmp_path / "x.scp", True) as w:
+        w.write_compressed_blocks("k", 10, 4, [np.zeros((given, 4), np.float32)], in_memory_bytes)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
