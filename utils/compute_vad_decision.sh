@@ -2,6 +2,7 @@
 # Kaldi steps/compute_vad_decision.sh: energy VAD on <data>/feats.scp (C0 = log energy, e.g. MFCC),
 # through pytorch.bin.compute_vad; writes <data>/vad.scp only if every job succeeded. The split /
 # $cmd / merge skeleton and the data-dir lock are those of make_feats.sh (utils/lib/jobs.sh).
+set -euo pipefail
 
 nj=4
 cmd=run.pl
@@ -17,11 +18,7 @@ Options:
 
 echo "$0 $*"
 . "$(dirname "$0")/parse_options.sh" || exit 1
-if [ $# -lt 1 ] || [ $# -gt 3 ]; then
-  echo "$help_message" >&2
-  exit 1
-fi
-set -euo pipefail
+need_args 1 3 $#
 # shellcheck source=lib/jobs.sh
 . "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib/jobs.sh"
 

@@ -8,6 +8,7 @@
 # Options not given here (chunking, batch size, device) come from the exp's config.yaml `extract`
 # section. Old outputs are removed first, so a failed run never leaves a stale complete-looking
 # xvector.scp. Two runs into one <out-dir> at once are refused (a lock). Source path.sh first.
+set -euo pipefail
 
 nj=4
 cmd=run.pl
@@ -29,11 +30,7 @@ Options:
   --num-threads <n>            # torch threads per job (default: $num_threads)"
 
 . "$(dirname "$0")/parse_options.sh" || exit 1
-if [ $# -ne 3 ]; then
-  echo "$help_message" >&2
-  exit 1
-fi
-set -euo pipefail
+need_args 3 3 $#
 # shellcheck source=lib/jobs.sh
 . "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib/jobs.sh"
 

@@ -2,6 +2,7 @@
 # Kaldi utils/data/get_utt2dur.sh: write <data>/utt2dur (seconds per utterance).
 # From segments when they exist; else from the audio headers (file paths) or, for wav.scp
 # lines that are commands, by running them (split over --nj jobs through $cmd).
+set -euo pipefail
 
 nj=4
 cmd=run.pl
@@ -13,11 +14,7 @@ Options:
   --cmd <run.pl|slurm.pl ...>      # default: $cmd"
 
 . "$(dirname "$0")/parse_options.sh" || exit 1
-if [ $# -ne 1 ]; then
-  echo "$help_message" >&2
-  exit 1
-fi
-set -euo pipefail
+need_args 1 1 $#
 
 data=$1
 [ -f "$data/wav.scp" ] || { echo "$0: no such file $data/wav.scp" >&2; exit 1; }

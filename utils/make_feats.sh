@@ -5,6 +5,7 @@
 #   pytorch.bin.compute_feats on each through $cmd, then write <data>/feats.scp and
 #   <data>/utt2num_frames only if every job succeeded and they cover 95% of the utterances.
 # Source path.sh first (PATH to utils/, PYTHONPATH to the repo, the venv).
+set -euo pipefail
 
 nj=4
 cmd=run.pl
@@ -27,11 +28,7 @@ Options:
 echo "$0 $*"
 . "$(dirname "$0")/parse_options.sh" || exit 1
 
-if [ $# -lt 1 ] || [ $# -gt 3 ]; then
-  echo "$help_message" >&2
-  exit 1
-fi
-set -euo pipefail
+need_args 1 3 $#
 lib=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib
 # shellcheck source=lib/datadir.sh
 . "$lib/datadir.sh"

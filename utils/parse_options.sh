@@ -8,6 +8,7 @@
 # lines before the command-line options are applied (so the command line wins, as in Kaldi);
 # "--conf" is the reserved name so that "--config x.yaml" stays an ordinary variable.
 # Parsing stops at the first non-option argument (or after "--"); positional args stay in "$@".
+# It also defines need_args (below) for the positional-argument count.
 # Local names are prefixed __po_ so they cannot clash with the caller's variables.
 
 # Pass 1: the --conf files, so command-line options override them wherever they appear.
@@ -78,6 +79,15 @@ if [ -n "${cmd+x}" ] && [ -z "$cmd" ]; then
   echo "$0: error: empty argument to --cmd option" >&2
   exit 1
 fi
+
+# need_args MIN MAX $#: after parsing, prints $help_message and exits 1 unless MIN <= $# <= MAX
+# (MAX "-": no upper bound), e.g. `need_args 2 2 $#`.
+need_args() {
+  if [ "$3" -lt "$1" ] || { [ "$2" != - ] && [ "$3" -gt "$2" ]; }; then
+    printf '%s\n' "${help_message:-$0: wrong number of arguments}" >&2
+    exit 1
+  fi
+}
 
 unset __po_n __po_i __po_arg __po_file __po_name __po_val __po_shift __po_var __po_old
 true  # the sourcing script sees status 0

@@ -6,18 +6,15 @@
 # Utterance ids are <speaker>-<file id>. Every protocol line is checked (and its flac must exist)
 # before anything is written; each dir is then validated with utils/validate_data_dir.sh.
 # Run with path.sh sourced (or PYTHONPATH at the repository root).
+set -euo pipefail
+export LC_ALL=C
 
 help_message="Usage: $0 <LA-root> <data-dir>
  e.g.: $0 /export/corpora/ASVspoof2019/LA data
 <LA-root> is the LA/ folder of LA.zip (holding ASVspoof2019_LA_train/, ..._cm_protocols/, ..._asv_protocols/)."
 
 . "$(dirname "$0")/../../utils/parse_options.sh" || exit 1
-if [ $# -ne 2 ]; then
-  echo "$help_message" >&2
-  exit 1
-fi
-set -euo pipefail
-export LC_ALL=C
+need_args 2 2 $#
 
 root=$1
 data=$2

@@ -9,6 +9,7 @@
 # Writes <exp-dir>/{embeddings/<set>,backend,scores/<trials-name>.cos,results.tsv,metrics.txt}, with
 # results.tsv last (the done marker); returns at once when results.tsv is newer than the inputs.
 # Run from a recipe dir with path.sh sourced (PYTHONPATH=$ROOT).
+set -euo pipefail
 
 nj=4
 cmd="run.pl"
@@ -38,11 +39,7 @@ Options:
   --system <name>                # the system column of results.tsv (default: the exp-dir's name)"
 
 . "$(dirname "$0")/../../utils/parse_options.sh" || exit 1
-if [ $# -ne 4 ]; then
-  echo "$help_message" >&2
-  exit 1
-fi
-set -euo pipefail
+need_args 4 4 $#
 utils=$(cd "$(dirname "$0")/../../utils" && pwd -P)
 # shellcheck source=../../utils/lib/recipe.sh
 . "$utils/lib/recipe.sh"

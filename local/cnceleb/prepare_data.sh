@@ -8,6 +8,8 @@
 # <spk>-<file name> (speaker = first 7 characters). All input is checked before anything is written;
 # each dir is then validated with utils/validate_data_dir.sh. See local/cnceleb/README.md.
 # Run with path.sh sourced (or PYTHONPATH at the repository root).
+set -euo pipefail
+export LC_ALL=C
 
 cnceleb2_root=
 combine_short=0
@@ -31,12 +33,7 @@ if [ $# -eq 3 ]; then
   cnceleb2_root=$2
   set -- "$1" "$3"
 fi
-if [ $# -ne 2 ]; then
-  echo "$help_message" >&2
-  exit 1
-fi
-set -euo pipefail
-export LC_ALL=C
+need_args 2 2 $#
 
 cn1=$1
 data=$2

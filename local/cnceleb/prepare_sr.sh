@@ -4,6 +4,8 @@
 # local/cnceleb/convert_sr.sh makes that folder from the official Task2 package.
 # Score with score.bin.retrieve (--enroll-spk2utt <data>/<name>_enroll/spk2utt) and score.bin.eval_retrieval
 # (--pool-labels <data>/<name>_pool/utt2target). Run with path.sh sourced.
+set -euo pipefail
+export LC_ALL=C
 
 check_audio=true
 
@@ -13,12 +15,7 @@ Options:
   --check-audio <true|false>     # check every audio file for truncation first (default: $check_audio)"
 
 . "$(dirname "$0")/../../utils/parse_options.sh" || exit 1
-if [ $# -ne 3 ]; then
-  echo "$help_message" >&2
-  exit 1
-fi
-set -euo pipefail
-export LC_ALL=C
+need_args 3 3 $#
 
 sr=$1
 data=$2

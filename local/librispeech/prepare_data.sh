@@ -6,17 +6,14 @@
 # name, which starts with the speaker, so utt2spk and spk2utt sort alike. A file whose name does not
 # match its folders, or an utterance without a transcript, stops the prep with a message naming it.
 # The dir is built under a temporary name, checked by validate_data_dir.sh, then moved into place.
+set -euo pipefail
+export LC_ALL=C
 
 help_message="Usage: $0 <LibriSpeech-subset-dir> <data-dir>
  e.g.: $0 /export/corpora/LibriSpeech/train-clean-100 data/src_train"
 
 . "$(dirname "$0")/../../utils/parse_options.sh" || exit 1
-if [ $# -ne 2 ]; then
-  echo "$help_message" >&2
-  exit 1
-fi
-set -euo pipefail
-export LC_ALL=C
+need_args 2 2 $#
 
 src=$1
 data=$2

@@ -8,6 +8,8 @@
 # utt2dur. Ids are the MUSAN file names (noise-free-sound-0000, music-fma-wa-0000, ...), so the
 # type is also the first word of every id. Dirs are built under temp names and renamed when done.
 # Run with path.sh sourced (durations use python -m pytorch.bin.get_utt2dur).
+set -euo pipefail
+export LC_ALL=C
 
 use_vocals=true
 sampling_rate=16000
@@ -19,12 +21,7 @@ Options:
   --sampling-rate <hz>         # MUSAN is 16 kHz; other rates resample with a sox pipe (default: $sampling_rate)"
 
 . "$(dirname "$0")/../../utils/parse_options.sh" || exit 1
-if [ $# -ne 2 ]; then
-  echo "$help_message" >&2
-  exit 1
-fi
-set -euo pipefail
-export LC_ALL=C
+need_args 2 2 $#
 
 root=$1
 data=$2

@@ -12,6 +12,8 @@
 # --pointsource-noises <dir> also writes the point-source noises of pointsource_noises/noise_list as a
 # noise data dir (ids pointsource-<file name>: the files are MUSAN free-sound noises under the same
 # names, so the prefix keeps them apart from musan_noise ids).
+set -euo pipefail
+export LC_ALL=C
 
 sets="smallroom mediumroom real"
 pointsource_noises=
@@ -23,12 +25,7 @@ Options:
   --pointsource-noises <dir>   # also write pointsource_noises/noise_list as a noise data dir here"
 
 . "$(dirname "$0")/../../utils/parse_options.sh" || exit 1
-if [ $# -ne 2 ]; then
-  echo "$help_message" >&2
-  exit 1
-fi
-set -euo pipefail
-export LC_ALL=C
+need_args 2 2 $#
 
 root=$1
 out=$2

@@ -5,17 +5,14 @@
 #   (utt2attack), sasv_{dev,eval}/trials, mix_{train,test} (utt2spks, utt2overlap, utt2sir, utt2sources, rttm).
 # See local/synthetic/datadirs.py for the file formats. Every dir is checked by validate_data_dir.sh.
 # Run with path.sh sourced (PYTHONPATH=$ROOT).
+set -euo pipefail
+export LC_ALL=C
 
 help_message="Usage: $0 <corpus-dir> <data-dir>
  e.g.: $0 corpus data"
 
 . "$(dirname "$0")/../../utils/parse_options.sh" || exit 1
-if [ $# -ne 2 ]; then
-  echo "$help_message" >&2
-  exit 1
-fi
-set -euo pipefail
-export LC_ALL=C
+need_args 2 2 $#
 
 corpus=$1
 data=$2

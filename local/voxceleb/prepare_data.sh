@@ -7,6 +7,8 @@
 # VoxCeleb2 .m4a files become ffmpeg pipes in wav.scp. All input is checked before anything is written;
 # each dir is then validated with utils/validate_data_dir.sh. See local/voxceleb/README.md.
 # Run with path.sh sourced (or PYTHONPATH at the repository root).
+set -euo pipefail
+export LC_ALL=C
 
 vox2_root=
 meta_dir=
@@ -23,12 +25,7 @@ Options:
   --nj <n>                       # threads for that check (default: $nj)"
 
 . "$(dirname "$0")/../../utils/parse_options.sh" || exit 1
-if [ $# -ne 2 ]; then
-  echo "$help_message" >&2
-  exit 1
-fi
-set -euo pipefail
-export LC_ALL=C
+need_args 2 2 $#
 
 vox1=$1
 data=$2

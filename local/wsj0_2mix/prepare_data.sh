@@ -2,6 +2,8 @@
 # WSJ0-2mix -> Kaldi mixture data dirs <data-dir>/wsj0_2mix_{tr,cv,tt}/ in the overlap recipe's format
 # (wav.scp utt2spk spk2utt utt2spks utt2sources utt2sir utt2dur; see local/wsj0_2mix/prepare.py), each
 # validated with utils/validate_data_dir.sh. Run with path.sh sourced (or PYTHONPATH at the repository root).
+set -euo pipefail
+export LC_ALL=C
 
 rate=16k    # wav8k or wav16k
 mode=min    # min or max
@@ -11,12 +13,7 @@ help_message="Usage: $0 [--rate 8k|16k] [--mode min|max] <wsj0-2mix-root> <data-
 <wsj0-2mix-root> holds 2speakers/wav{8k,16k}/{min,max}/{tr,cv,tt}/{mix,s1,s2}/*.wav."
 
 . "$(dirname "$0")/../../utils/parse_options.sh" || exit 1
-if [ $# -ne 2 ]; then
-  echo "$help_message" >&2
-  exit 1
-fi
-set -euo pipefail
-export LC_ALL=C
+need_args 2 2 $#
 
 root=$1
 data=$2

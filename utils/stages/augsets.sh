@@ -5,6 +5,7 @@
 # either root may be left out. A corpus is skipped when its marker <data>/.prepared_{musan,rirs} holds the
 # same root and its dirs are there. The marker is removed before the prep and written after it, so a failed
 # or killed prep leaves none, and a changed root redoes the prep. Run from a recipe dir with path.sh sourced.
+set -euo pipefail
 
 musan_root=
 rirs_root=
@@ -16,11 +17,7 @@ Options:
   --rirs-root <dir>    # RIRS_NOISES (OpenSLR 28): writes <data-dir>/rirs"
 
 . "$(dirname "$0")/../parse_options.sh" || exit 1
-if [ $# -ne 1 ]; then
-  echo "$help_message" >&2
-  exit 1
-fi
-set -euo pipefail
+need_args 1 1 $#
 data=$1
 preps=$(dirname "$0")/../../local
 

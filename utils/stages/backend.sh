@@ -5,6 +5,7 @@
 #                          mean,lda:200,lnorm,plda); none for a config with neither;
 #   <exp>/backend/cohort.scp   per-speaker means of --cohort-set, for S-/AS-Norm.
 # Always recomputed (cheap next to extraction). Run from a recipe dir with path.sh sourced.
+set -euo pipefail
 
 data=data
 train_set=train
@@ -18,11 +19,7 @@ Options:
   --cohort-set <set>    # AS-Norm cohort: the speaker means of this set (default: the training set)"
 
 . "$(dirname "$0")/../parse_options.sh" || exit 1
-if [ $# -lt 1 ]; then
-  echo "$help_message" >&2
-  exit 1
-fi
-set -euo pipefail
+need_args 1 - $#
 # shellcheck source=../lib/stages.sh
 . "$(dirname "$0")/../lib/stages.sh"
 cohort_set=${cohort_set:-$train_set}

@@ -2,16 +2,13 @@
 # Recipe stage 4: average the last checkpoints (training writes models/avg.pt too; one older than an
 # epoch is left from a killed or extended run) and export the average to TorchScript. Each step
 # runs only when its output is older than its inputs. Run from a recipe dir with path.sh sourced.
+set -euo pipefail
 
 help_message="Usage: $0 <exp-dir>...
  e.g.: $0 exp/resnet_mini exp/ecapa_mini"
 
 . "$(dirname "$0")/../parse_options.sh" || exit 1
-if [ $# -lt 1 ]; then
-  echo "$help_message" >&2
-  exit 1
-fi
-set -euo pipefail
+need_args 1 - $#
 # shellcheck source=../lib/recipe.sh
 . "$(dirname "$0")/../lib/recipe.sh"
 

@@ -4,6 +4,7 @@
 # A system's features for every set sit next to its training dir: <set> is read from the parent of
 # the config's data.train (data/<set> for data/train, data/fbank40/<set> for data/fbank40/train).
 # A set is skipped when its xvector.scp is newer than the model. Run from a recipe dir (path.sh).
+set -euo pipefail
 
 nj=4
 cmd=run.pl
@@ -17,11 +18,7 @@ Options:
   --sets \"<set>...\"             # sets to extract (default: $sets)"
 
 . "$(dirname "$0")/../parse_options.sh" || exit 1
-if [ $# -lt 1 ]; then
-  echo "$help_message" >&2
-  exit 1
-fi
-set -euo pipefail
+need_args 1 - $#
 # shellcheck source=../lib/recipe.sh
 . "$(dirname "$0")/../lib/recipe.sh"
 # shellcheck source=../lib/stages.sh

@@ -7,6 +7,7 @@
 # the others. Outputs: <out>/scores/<trials-name>.<mean|logreg>_<norm> (and <sys>.<trials-name>.cal
 # per system with a dev list), rows in <out>/results.tsv, written last (the done marker).
 # Run from a recipe dir with path.sh sourced.
+set -euo pipefail
 
 score=cosine_asnorm
 trials="test=data/test/trials"
@@ -27,11 +28,7 @@ Options:
   --out <dir>                   # fusion dir (default: $out)"
 
 . "$(dirname "$0")/../parse_options.sh" || exit 1
-if [ $# -lt 1 ]; then
-  echo "$help_message" >&2
-  exit 1
-fi
-set -euo pipefail
+need_args 1 - $#
 # shellcheck source=../lib/stages.sh
 . "$(dirname "$0")/../lib/stages.sh"
 parse_trials "$trials"

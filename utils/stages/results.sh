@@ -5,6 +5,7 @@
 # trial list, det_<trials-name>_<method>.png for several. Score files named otherwise (a baseline's, a
 # fusion's) join a plot through --also. RESULTS.md is removed first and written last (the done marker).
 # Run from a recipe dir with path.sh sourced.
+set -euo pipefail
 
 title=Results
 trials="test=data/test/trials"
@@ -24,11 +25,7 @@ Options:
   --out-dir <dir>                 # where RESULTS.md and the plots go (default: $out_dir)"
 
 . "$(dirname "$0")/../parse_options.sh" || exit 1
-if [ $# -lt 1 ]; then
-  echo "$help_message" >&2
-  exit 1
-fi
-set -euo pipefail
+need_args 1 - $#
 # shellcheck source=../lib/stages.sh
 . "$(dirname "$0")/../lib/stages.sh"
 parse_trials "$trials"

@@ -5,6 +5,7 @@
 # labels (<data>/<name>_pool/utt2target) also mAP, mAP@top-n and top-k counts per target
 # (score.bin.eval_retrieval) in <exp>/<name>.retrieval.txt, written last (the done marker).
 # The embeddings of <name>_enroll and <name>_pool come from stage 5. Run from a recipe dir (path.sh).
+set -euo pipefail
 
 data=data
 top_n=10
@@ -16,11 +17,7 @@ Options:
   --top-n <n>      # pool utterances ranked per target; mAP@n is reported too (default: $top_n)"
 
 . "$(dirname "$0")/../parse_options.sh" || exit 1
-if [ $# -lt 2 ]; then
-  echo "$help_message" >&2
-  exit 1
-fi
-set -euo pipefail
+need_args 2 - $#
 name=$1; shift
 
 for sys in "$@"; do

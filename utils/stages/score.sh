@@ -13,6 +13,7 @@
 #        --enroll-set (usually the test set itself), scored from its xvector.scp.
 # <exp>/results.tsv is removed first and complete only when every list is scored (the done marker).
 # Run from a recipe dir with path.sh sourced.
+set -euo pipefail
 
 data=data
 enroll_kind=spk
@@ -35,11 +36,7 @@ Options:
                             # set when it is not --test-set (default: $trials)"
 
 . "$(dirname "$0")/../parse_options.sh" || exit 1
-if [ $# -lt 1 ]; then
-  echo "$help_message" >&2
-  exit 1
-fi
-set -euo pipefail
+need_args 1 - $#
 # shellcheck source=../lib/stages.sh
 . "$(dirname "$0")/../lib/stages.sh"
 parse_trials "$trials"

@@ -5,6 +5,7 @@
 # `torchrun --nproc_per_node N` (DDP). pytorch.bin.train resumes from the last epoch (a finished
 # run returns at once) and refuses a changed config rather than mixing it into the old exp dir.
 # Run from a recipe dir with path.sh sourced.
+set -euo pipefail
 
 cmd=run.pl
 gpus=0
@@ -27,11 +28,7 @@ Options:
                                 # \"--set train.init.checkpoint=exp/base/models/avg.pt\" (split on spaces)"
 
 . "$(dirname "$0")/../parse_options.sh" || exit 1
-if [ $# -lt 1 ]; then
-  echo "$help_message" >&2
-  exit 1
-fi
-set -euo pipefail
+need_args 1 - $#
 
 launch=(python -m pytorch.bin.train)
 [ "$gpus" -le 1 ] || launch=(torchrun --standalone --nproc_per_node "$gpus" -m pytorch.bin.train)
