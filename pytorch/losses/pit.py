@@ -13,8 +13,8 @@ import itertools
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
+from pytorch.losses.margin import Softmax
 from pytorch.losses.registry import LOSSES
 
 
@@ -35,16 +35,8 @@ def pit_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch
 
 
 @LOSSES.register("pit_softmax")
-class PITSoftmax(nn.Module):
+class PITSoftmax(Softmax):
     """Softmax over a linear classifier, permutation-invariant over the N identities; no margin."""
-
-    def __init__(self, embed_dim: int, num_classes: int) -> None:
-        super().__init__()
-        self.fc = nn.Linear(embed_dim, num_classes)
-        self.margin = 0.0
-
-    def set_margin(self, margin: float) -> None:
-        """No margin; accepted so the trainer can treat every loss alike."""
 
     def forward(self, emb: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if emb.dim() != 3:
