@@ -1,0 +1,42 @@
+"""utils/stages/train.sh --gpus 2 on a CPU machine: the recipe's torchrun (DDP) launch line, two gloo
+ranks, on a toy copy of the mini ECAPA config; the rerun finds the finished system and returns."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.unit.pytorch.training.conftest import write_feats_dir
+from tests.unit.pytorch.training.test_torchrun import _tiny_ecapa
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.slow
+def test_train_stage_two_ranks(tmp_path):
+    cfg = _tiny_ecapa(write_feats_dir(tmp_path / "data", num_spk=4, utts_per_spk=8))
+    conf = tmp_path / "conf" / "tiny.yaml"
+    conf.parent.mkdir()
+    conf.write_text(yaml.safe_dump(cfg))
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+
+    def stage() -> subprocess.CompletedProcess:
+        return subprocess.run(["bash", str(ROOT / "utils/stages/train.sh"), "--gpus", "2", "--exp", "exp",
+                               "conf/tiny.yaml"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                              timeout=600)
+
+    p = stage()
+    log = (tmp_path / "exp/tiny/log/train_job.log").read_text()
+    assert p.returncode == 0, p.stderr[-3000:] + log[-3000:]
+    assert "torchrun --standalone --nproc_per_node 2" in log   # run.pl writes the command into the job log
+    assert "(world size 2, device cpu)" in log
+    models = tmp_path / "exp/tiny/models"
+    assert sorted(p.name for p in models.iterdir()) == ["avg.pt", "epoch_1.pt", "epoch_2.pt"]
+    first = sorted(p.name for p in models.iterdir())
+    again = stage()
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert sorted(p.name for p in models.iterdir()) == first
