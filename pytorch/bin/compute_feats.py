@@ -23,6 +23,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import numpy as np
 import soundfile as sf
 import torch
 
@@ -78,8 +79,8 @@ def run(args: argparse.Namespace) -> None:
             rows = module.num_frames(n)
             if rows == 0:
                 raise AudioError(f"utterance {utt}: too short for one frame ({n} samples)")
-            blocks = (f.cpu().numpy() for f in compute_in_chunks(
-                module, lambda a, b, read=read: read(a, b).to(device), n, gen, args.chunk_frames))
+            blocks = _finite(utt, (f.cpu().numpy() for f in compute_in_chunks(
+                module, lambda a, b, read=read: read(a, b).to(device), n, gen, args.chunk_frames)))
             if args.compress:
                 write.write_compressed_blocks(utt, rows, module.dim, blocks, args.compress_buffer_mb << 20)
             else:
@@ -92,6 +93,18 @@ def run(args: argparse.Namespace) -> None:
 
 
 Reader = Callable[[int, int], torch.Tensor]
+
+
+def _finite(utt: str, blocks: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+    """The blocks, stopped at the first non-finite value (NaN or inf samples in a float wav)."""
+    done = 0
+    for block in blocks:
+        bad = ~np.isfinite(block).all(axis=1)
+        if bad.any():
+            raise AudioError(f"utterance {utt}: non-finite feature values from frame {done + int(bad.argmax())} "
+                             "on (NaN or inf samples in the audio?); fix the recording or drop the utterance")
+        done += len(block)
+        yield block
 
 
 def _utterances(data: Path, rate: int, allow_truncated: bool) -> Iterator[tuple[str, int, Reader]]:

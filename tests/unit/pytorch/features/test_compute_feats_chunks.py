@@ -41,3 +41,23 @@ def test_chunked_equals_whole(data_dir, tmp_path, snip_edges, compress):
     assert outs[37]["r0"].shape[0] > 37  # several chunks
     for k, whole in outs[10**9].items():
         np.testing.assert_array_equal(outs[37][k], whole)
+
+
+@pytest.mark.parametrize("chunk", [37, 10**9])
+def test_nan_samples_stop_at_the_utterance(tmp_path, capsys, chunk):
+    """A float wav with a NaN sample: a one-line error naming the utterance and the first bad frame,
+    and no scp (nothing that looks complete)."""
+    d = tmp_path / "data"
+    d.mkdir()
+    x = np.random.default_rng(0).standard_normal(16000).astype(np.float32) * 0.1
+    x[8000] = np.nan   # frames of 400 samples every 160: frame 48 is the first to hold sample 8000
+    sf.write(tmp_path / "bad.wav", x, 16000, subtype="FLOAT")
+    sf.write(tmp_path / "ok.wav", x[:4000] * 0, 16000, subtype="FLOAT")
+    (d / "wav.scp").write_text(f"a_ok {tmp_path / 'ok.wav'}\nb_bad {tmp_path / 'bad.wav'}\n")
+    conf = tmp_path / "fbank.yaml"
+    conf.write_text("name: fbank\nnum_mel_bins: 23\ndither: 0.0\n")
+    assert compute_feats.main(["--config", str(conf), "--chunk-frames", str(chunk), str(d),
+                               str(tmp_path / "f.ark"), str(tmp_path / "f.scp")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "utterance b_bad: non-finite feature values from frame 48 on" in err
+    assert not (tmp_path / "f.scp").exists() and not (tmp_path / "f.ark").exists()
