@@ -22,16 +22,20 @@ def test_train_stage_two_ranks(tmp_path):
     conf = tmp_path / "conf" / "tiny.yaml"
     conf.parent.mkdir()
     conf.write_text(yaml.safe_dump(cfg))
-    env = dict(os.environ, PYTHONPATH=str(ROOT), PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    # A recipe dir as egs/<corpus> has it: path.sh (PATH to utils/ for run.pl, PYTHONPATH) and utils/.
+    (tmp_path / "path.sh").symlink_to(ROOT / "path.sh")
+    (tmp_path / "utils").symlink_to(ROOT / "utils")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env["PATH"]
 
     def stage() -> subprocess.CompletedProcess:
-        return subprocess.run(["bash", str(ROOT / "utils/stages/train.sh"), "--gpus", "2", "--exp", "exp",
-                               "conf/tiny.yaml"], cwd=tmp_path, env=env, capture_output=True, text=True,
-                              timeout=600)
+        return subprocess.run(["bash", "-c", ". ./path.sh; utils/stages/train.sh --gpus 2 --exp exp conf/tiny.yaml"],
+                              cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
 
     p = stage()
-    log = (tmp_path / "exp/tiny/log/train_job.log").read_text()
-    assert p.returncode == 0, p.stderr[-3000:] + log[-3000:]
+    job_log = tmp_path / "exp/tiny/log/train_job.log"
+    assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
+    log = job_log.read_text()
     assert "torchrun --standalone --nproc_per_node 2" in log   # run.pl writes the command into the job log
     assert "(world size 2, device cpu)" in log
     models = tmp_path / "exp/tiny/models"
