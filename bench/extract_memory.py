@@ -1,6 +1,6 @@
 """Peak memory of `pytorch.bin.extract` on one long recording: whole-signal vs chunk by chunk.
 
-  . ./path.sh && python bench/extract_memory.py [--minutes 30,120] [--whole-up-to 30] [--model ecapa512]
+  . ./path.sh && python bench/extract_memory.py [--minutes 30,120] [--whole-up-to 30] [--model ecapa512] [--pipe]
 
 Writes a synthetic 16 kHz int16 recording of each length (one wav.scp entry; noise with a slow
 amplitude envelope, so that the statistics vary along it), an exp dir with a random WeSpeaker-style
@@ -8,7 +8,8 @@ model (BN statistics randomised, as `bench/extract.py`), and runs the CLI in a c
 with `--long-frames 0` (the whole recording in one forward pass; only up to --whole-up-to
 minutes, it grows by ~1 GB per 15 min) and once with the default chunking. Peak RSS is the
 child's ru_maxrss (os.wait4; with --time-limit, the peak until it was stopped); `max diff` is the
-largest |chunked - whole| embedding difference.
+largest |chunked - whole| embedding difference. With --pipe, wav.scp holds `cat rec.wav |` instead of
+the path; --tree runs the CLI from another checkout (e.g. `git worktree add /tmp/old HEAD~1`).
 """
 from __future__ import annotations
 
@@ -58,14 +59,15 @@ def make_exp(exp: Path, model: str) -> None:
     write_experiment(exp, system_config(**sections), net.state_dict())
 
 
-def run(exp: Path, data: Path, out: Path, threads: int, extra: list[str], limit: float = 0
-        ) -> tuple[float, float, bool]:
+def run(exp: Path, data: Path, out: Path, threads: int, extra: list[str], limit: float = 0,
+        tree: Path | None = None) -> tuple[float, float, bool]:
     """(peak RSS in MB, wall seconds, finished) of one extraction in a child process; with `limit`
     > 0 the child is stopped after that many seconds and the peak so far is reported."""
     cmd = [sys.executable, "-m", "pytorch.bin.extract", "--exp", str(exp), "--data", str(data), "--out", str(out),
            "--num-threads", str(threads), *extra]
     t = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = None if tree is None else {**os.environ, "PYTHONPATH": str(tree)}
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tree, env=env)
     stopped = False
     while True:
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
@@ -89,8 +91,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--time-limit", type=float, default=0,
                     help="stop each extraction after this many seconds and report the peak RSS so far (0: none)")
+    ap.add_argument("--pipe", action="store_true", help="wav.scp runs `cat rec.wav |`")
+    ap.add_argument("--tree", type=Path, default=None, help="run the CLI from this checkout")
     args = ap.parse_args(argv)
-    print(f"{args.model}, {args.threads} threads, load average {os.getloadavg()[0]:.2f} at "
+    print(f"{args.model}, {args.threads} threads, {'a pipe' if args.pipe else 'a file'}, "
+          f"{'tree ' + str(args.tree) if args.tree else 'this tree'}, load average {os.getloadavg()[0]:.2f} at "
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     print("| recording | mode | peak RSS (MB) | wall (s) | x-RT | max diff to whole |")
     print("|---|---|---|---|---|---|")
@@ -101,7 +106,8 @@ def main(argv: list[str] | None = None) -> int:
             data = root / f"data{minutes:g}"
             data.mkdir()
             write_recording(data / "rec.wav", minutes)
-            (data / "wav.scp").write_text(f"rec {data / 'rec.wav'}\n")
+            wav = data / "rec.wav"
+            (data / "wav.scp").write_text(f"rec cat {wav} |\n" if args.pipe else f"rec {wav}\n")
             (data / "utt2spk").write_text("rec spk\n")
             (data / "spk2utt").write_text("spk rec\n")
             modes = {"chunked": []}
@@ -110,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
             embs = {}
             for mode, extra in modes.items():
                 out = root / f"out{minutes:g}_{mode}"
-                rss, wall, done = run(root / "exp", data, out, args.threads, extra, args.time_limit)
+                rss, wall, done = run(root / "exp", data, out, args.threads, extra, args.time_limit, args.tree)
                 if not done:
                     print(f"| {minutes:g} min | {mode} | {rss:.0f} (stopped after {wall:.0f} s) | - | - | - |",
                           flush=True)

@@ -8,15 +8,17 @@ Reads <data-dir>/wav.scp (+ segments). Also writes <scp without .scp>.utt2num_fr
 --utt2num-frames PATH). Outputs appear only when every utterance succeeded. Dither noise is
 seeded per utterance from --seed and the utterance id, so results do not depend on the split.
 Features are computed --chunk-frames frames at a time (pytorch/features/stream.py: the same result as
-the whole signal) and a wav.scp entry that is a plain file (no segments) is read range by range; with
+the whole signal), and the audio is read range by range: a plain file (or a segment of it) in place, a
+pipe (`cmd |`) from its output, which goes once per recording to a temporary file next to the ark. With
 --compress false each matrix is also written block by block, so the memory does not grow with the
 recording. Kaldi's compression needs order statistics over all rows of each column, so a compressed
 matrix over --compress-buffer-mb goes column-major to a temporary file next to the ark and is compressed
-from there a column at a time (the same bytes). A pipe or a data dir with segments is read whole.
+from there a column at a time (the same bytes).
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 import zlib
@@ -24,12 +26,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 import torch
 
 from common.cli import add_bool, make_parser, refuse_overwrite, run_main, setup_logging
 from common.io import atomic_write, read_kv
-from pytorch.data.audio import AudioError, is_pipe, iter_data_dir, read_range
+from pytorch.data.audio import AudioError, PipeOutput, file_info, is_pipe, read_range, read_segments, segment_bounds
 from pytorch.features import FEATURES, load_feature_config
 from pytorch.features.ark import SPILL_BYTES, ark_scp_writer
 from pytorch.features.stream import CHUNK_FRAMES, compute_in_chunks
@@ -73,8 +74,10 @@ def run(args: argparse.Namespace) -> None:
     n2f.unlink(missing_ok=True)  # a redo must not leave the old one next to a failed scp
     lengths = []
     gen = torch.Generator(device=device)
-    with ark_scp_writer(args.ark, args.scp, args.compress) as write, torch.inference_mode():
-        for utt, n, read in _utterances(data, rate, args.allow_truncated_audio):
+    recordings = _Recordings(data, rate, args.allow_truncated_audio, Path(args.ark))
+    with ark_scp_writer(args.ark, args.scp, args.compress) as write, torch.inference_mode(), \
+            contextlib.closing(recordings):
+        for utt, n, read in recordings:
             gen.manual_seed((args.seed * 1_000_003 + zlib.crc32(utt.encode())) & 0x7FFFFFFF)
             rows = module.num_frames(n)
             if rows == 0:
@@ -107,34 +110,45 @@ def _finite(utt: str, blocks: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
         yield block
 
 
-def _utterances(data: Path, rate: int, allow_truncated: bool) -> Iterator[tuple[str, int, Reader]]:
-    """(utt, samples, read(start, stop) -> int16-scale samples) in wav.scp / segments order."""
-    if (data / "segments").exists():
-        for utt, samples, _ in iter_data_dir(data, sample_rate=rate, int16_scale=True,
-                                            allow_truncated=allow_truncated):
-            wave = torch.from_numpy(samples)
-            yield utt, len(wave), lambda a, b, wave=wave: wave[a:b]
-        return
-    for utt, spec in read_kv(data / "wav.scp").items():
-        def read(a: int, b: int | None, utt: str = utt, spec: str = spec) -> torch.Tensor:
-            x = read_range(spec, a, None if b is None else b - a, utt, rate, allow_truncated)
-            return torch.from_numpy(x * 32768.0)
-        n = _num_samples(spec)
-        if n is None:  # a pipe, or a header libsndfile cannot read (read_range then says why)
-            wave = read(0, None)
-            n, read = len(wave), lambda a, b, wave=wave: wave[a:b]
-        if n == 0:
-            raise AudioError(f"utterance {utt}: empty audio (0 samples) in {spec!r}")
-        yield utt, n, read
+class _Recordings:
+    """(utt, samples, read(start, stop) -> int16-scale samples) in wav.scp / segments order, each
+    read range by range, so that no recording is ever held whole: a pipe's output goes once per
+    recording to a temporary file next to the ark (removed by close())."""
 
+    def __init__(self, data: Path, rate: int, allow_truncated: bool, ark: Path) -> None:
+        self.data, self.rate, self.allow = data, rate, allow_truncated
+        self.pipes = PipeOutput(ark.parent, prefix=f".{ark.name}.")
 
-def _num_samples(spec: str) -> int | None:
-    if is_pipe(spec):
-        return None
-    try:
-        return sf.info(spec.strip()).frames
-    except (sf.LibsndfileError, RuntimeError, OSError):
-        return None
+    def __iter__(self) -> Iterator[tuple[str, int, Reader]]:
+        wav = read_kv(self.data / "wav.scp")
+        seg = self.data / "segments"
+        items = read_segments(seg) if seg.exists() else [(u, u, 0.0, -1.0) for u in wav]
+        current: tuple[str, int] | None = None   # consecutive segments share one header read / pipe run
+        for utt, reco, start, end in items:
+            if reco not in wav:
+                raise AudioError(f"utterance {utt}: recording {reco!r} from {seg} is not in {self.data}/wav.scp")
+            spec = wav[reco].strip()
+            if current is None or current[0] != reco:
+                path = self.pipes.path(spec, utt) if is_pipe(spec) else spec
+                n, sr = file_info(path, utt, self.allow, spec)
+                if sr != self.rate:
+                    raise AudioError(f"utterance {utt}: sample rate {sr} Hz in {spec!r}, expected {self.rate} Hz "
+                                     "(resample the data or set sample_frequency in the feature config)")
+                if n == 0:
+                    raise AudioError(f"utterance {utt}: empty audio (0 samples) in {spec!r}")
+                current = (reco, n)
+            n = current[1]
+            first, last = (0, n) if end == -1 and start == 0 else segment_bounds(n, self.rate, start, end, utt, spec)
+
+            def read(a: int, b: int | None, utt: str = utt, spec: str = spec, first: int = first,
+                     last: int = last) -> torch.Tensor:
+                stop = last if b is None else min(first + b, last)
+                x = read_range(spec, first + a, stop - first - a, utt, self.rate, self.allow, self.pipes)
+                return torch.from_numpy(x * 32768.0)
+            yield utt, last - first, read
+
+    def close(self) -> None:
+        self.pipes.close()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,6 +16,8 @@ import logging
 import os
 import struct
 import subprocess
+import tempfile
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,6 +107,13 @@ def _truncated(utt: str, spec: str, promised: int, present: int, rate: int, allo
         logger.warning("%s", msg)
 
 
+def _known_length(frames: int, utt: str, spec: str) -> None:
+    # libsndfile's count for a FLAC stream whose writer could not seek back to fill in its length.
+    if frames >= 1 << 62:
+        raise AudioError(f"utterance {utt}: {spec!r} gives audio of unknown length (a FLAC stream written to a "
+                         "pipe?); make the command write WAV, e.g. `sox ... -t wav -` or `ffmpeg ... -f wav -`")
+
+
 def _promised(src: str | io.BytesIO) -> int | None:
     if isinstance(src, io.BytesIO):
         n = header_frames(src)
@@ -124,6 +133,7 @@ def _read_checked(src: str | io.BytesIO, start: int, length: int | None, utt: st
         promised = _promised(src)
         with sf.SoundFile(src) as f:
             rate = f.samplerate
+            _known_length(f.frames, utt, spec)
             if promised is None and f.format == "FLAC" and f.frames > 0:
                 promised = f.frames
             if promised is not None and f.frames < promised:
@@ -134,6 +144,8 @@ def _read_checked(src: str | io.BytesIO, start: int, length: int | None, utt: st
             else:
                 f.seek(start)
                 x = f.read(frames=-1 if length is None else length, dtype="float32", always_2d=True)
+    except AudioError:
+        raise
     except (sf.LibsndfileError, RuntimeError, OSError, TypeError) as e:
         if isinstance(src, str) and not os.path.exists(src):
             raise AudioError(f"utterance {utt}: audio file not found: {spec}") from None
@@ -156,40 +168,111 @@ def _decode(data: bytes | str, utt: str, spec: str, allow_truncated: bool) -> tu
     return samples, rate
 
 
+def _run_command(spec: str, utt: str, stdout: int | BinaryIO = subprocess.PIPE) -> bytes | None:
+    """Run a wav.scp pipe's command; its stdout goes to `stdout` (returned when it is a PIPE)."""
+    cmd = spec.strip()[:-1].strip()
+    proc = subprocess.run(["bash", "-c", f"set -o pipefail; {cmd}"], stdout=stdout, stderr=subprocess.PIPE)
+    if proc.returncode != 0:
+        err = proc.stderr.decode(errors="replace").strip().splitlines()
+        tail = f": {err[-1]}" if err else ""
+        raise AudioError(f"utterance {utt}: command failed with exit status {proc.returncode}: {cmd!r}{tail}")
+    return proc.stdout
+
+
 def read_audio(spec: str, utt: str = "?", allow_truncated: bool = False) -> tuple[np.ndarray, int]:
     """One wav.scp value (a path, or a bash command ending in `|` that writes WAV to stdout)
     -> (float32 samples in [-1, 1), sample rate)."""
     spec = spec.strip()
     if not is_pipe(spec):
         return _decode(spec, utt, spec, allow_truncated)
-    cmd = spec[:-1].strip()
-    proc = subprocess.run(["bash", "-c", f"set -o pipefail; {cmd}"], capture_output=True)
-    if proc.returncode != 0:
-        err = proc.stderr.decode(errors="replace").strip().splitlines()
-        tail = f": {err[-1]}" if err else ""
-        raise AudioError(f"utterance {utt}: command failed with exit status {proc.returncode}: {cmd!r}{tail}")
-    if not proc.stdout:
-        raise AudioError(f"utterance {utt}: command wrote no audio: {cmd!r}")
-    return _decode(proc.stdout, utt, spec, allow_truncated)
+    out = _run_command(spec, utt)
+    if not out:
+        raise AudioError(f"utterance {utt}: command wrote no audio: {spec[:-1].strip()!r}")
+    return _decode(out, utt, spec, allow_truncated)
 
 
-def audio_duration(spec: str, utt: str = "?", allow_truncated: bool = False) -> float:
-    """Seconds of audio: from the header for files (checked against the bytes present), by running
-    the command for pipes."""
-    spec = spec.strip()
-    if is_pipe(spec):
-        samples, rate = read_audio(spec, utt, allow_truncated)
-        return samples.size / rate
+def pipe_to_file(spec: str, utt: str, path: str | os.PathLike) -> None:
+    """Run a wav.scp pipe with its output going to `path`."""
+    with open(path, "wb") as f:
+        _run_command(spec, utt, f)
+    if os.path.getsize(path) == 0:
+        raise AudioError(f"utterance {utt}: command wrote no audio: {spec.strip()[:-1].strip()!r}")
+
+
+def _unlink_own(path: str, pid: int) -> None:
+    if os.getpid() == pid:   # a forked child exiting must not remove its parent's file
+        Path(path).unlink(missing_ok=True)
+
+
+class PipeOutput:
+    """The output of the last wav.scp pipe it ran, kept in a temporary file, so that ranges of a
+    recording (chunks of a long one, consecutive segments) are read from disk without running the
+    command again for each, and without holding the recording in memory. One file at a time, in
+    `directory` (default: the system's temporary directory); removed by close(), or at the latest
+    when the object is collected or the process exits."""
+
+    def __init__(self, directory: str | os.PathLike | None = None, prefix: str = ".asvlab-pipe.") -> None:
+        self.directory, self.prefix = directory, prefix
+        self._spec: str | None = None
+        self._file: str | None = None
+        self._pid = os.getpid()
+        self._finalizer: weakref.finalize | None = None
+
+    def path(self, spec: str, utt: str) -> str:
+        """A file holding `spec`'s output (run now unless it was the last one run in this process)."""
+        if self._file is None or self._pid != os.getpid():
+            fd, self._file = tempfile.mkstemp(prefix=self.prefix, suffix=".wav", dir=self.directory)
+            os.close(fd)
+            self._pid, self._spec = os.getpid(), None
+            self._finalizer = weakref.finalize(self, _unlink_own, self._file, self._pid)
+        if spec != self._spec:
+            self._spec = None          # a failed run leaves nothing that looks like its output
+            pipe_to_file(spec, utt, self._file)
+            self._spec = spec
+        return self._file
+
+    def close(self) -> None:
+        if self._finalizer is not None:
+            self._finalizer()
+        self._file = self._spec = None
+
+
+def file_info(path: str, utt: str, allow_truncated: bool = False, spec: str | None = None) -> tuple[int, int]:
+    """(frames present, sample rate) of an audio file from its header, checked against the bytes
+    present; `spec` is what errors name (default `path`)."""
+    spec = path if spec is None else spec
     try:
-        info = sf.info(spec)
-        promised = _promised(spec)
+        info = sf.info(path)
+        promised = _promised(path)
     except (sf.LibsndfileError, RuntimeError, OSError) as e:
-        if not os.path.exists(spec):
+        if not os.path.exists(path):
             raise AudioError(f"utterance {utt}: audio file not found: {spec}") from None
         raise AudioError(f"utterance {utt}: cannot read audio header of {spec}: {e}") from None
+    _known_length(info.frames, utt, spec)
     if promised is not None and info.frames < promised:
         _truncated(utt, spec, promised, info.frames, info.samplerate, allow_truncated)
-    return info.frames / info.samplerate
+    return info.frames, info.samplerate
+
+
+def audio_duration(spec: str, utt: str = "?", allow_truncated: bool = False,
+                   pipes: PipeOutput | None = None) -> float:
+    """Seconds of audio: from the header for files (checked against the bytes present); for pipes,
+    from their output, which goes to a temporary file (`pipes`' if given, kept there for the reads
+    that follow) rather than into memory."""
+    spec = spec.strip()
+    if not is_pipe(spec):
+        frames, rate = file_info(spec, utt, allow_truncated)
+        return frames / rate
+    own = pipes is None
+    pipes = PipeOutput() if own else pipes
+    try:
+        frames, rate = file_info(pipes.path(spec, utt), utt, allow_truncated, spec)
+    finally:
+        if own:
+            pipes.close()
+    if frames == 0:
+        raise AudioError(f"utterance {utt}: empty audio (0 samples) in {spec!r}")
+    return frames / rate
 
 
 def read_segments(path: str | os.PathLike) -> list[tuple[str, str, float, float]]:
@@ -207,18 +290,25 @@ def read_segments(path: str | os.PathLike) -> list[tuple[str, str, float, float]
     return out
 
 
-def cut_segment(samples: np.ndarray, rate: int, start: float, end: float, utt: str, spec: str) -> np.ndarray:
-    """Slice [start, end) seconds; samples are rounded to the nearest index."""
-    n = samples.size
+def segment_bounds(n: int, rate: int, start: float, end: float, utt: str, spec: str) -> tuple[int, int]:
+    """Samples [first, last) of segment [start, end) seconds in a recording of `n` samples: rounded
+    to the nearest index, and clipped to the recording when the end runs past it by at most
+    MAX_SEGMENT_OVERSHOOT seconds."""
     first = int(round(start * rate))
     last = n if end == -1 else int(round(end * rate))
     if first >= n or last > n + MAX_SEGMENT_OVERSHOOT * rate:
         raise AudioError(f"utterance {utt}: segment {start}-{end} s lies outside the recording "
                          f"({n / rate:.3f} s) read from {spec!r}")
-    out = samples[first:min(last, n)]
-    if out.size == 0:
+    last = min(last, n)
+    if last <= first:
         raise AudioError(f"utterance {utt}: empty segment {start}-{end} s of {spec!r}")
-    return out
+    return first, last
+
+
+def cut_segment(samples: np.ndarray, rate: int, start: float, end: float, utt: str, spec: str) -> np.ndarray:
+    """Slice [start, end) seconds (segment_bounds)."""
+    first, last = segment_bounds(samples.size, rate, start, end, utt, spec)
+    return samples[first:last]
 
 
 def iter_data_dir(data_dir: str | os.PathLike, sample_rate: int | None = None,
@@ -258,19 +348,23 @@ def iter_data_dir(data_dir: str | os.PathLike, sample_rate: int | None = None,
 
 
 def read_range(rspec: str, start: int, length: int | None, utt: str, rate: int,
-               allow_truncated: bool = False) -> np.ndarray:
+               allow_truncated: bool = False, pipes: PipeOutput | None = None) -> np.ndarray:
     """Samples [start, start+length) of a wav.scp entry (first channel), float32 in [-1, 1).
 
-    Plain files are read in place (soundfile seeks); pipes are run and sliced.
+    Plain files are read in place (soundfile seeks). Pipes are run and sliced, or with `pipes`, run
+    into its file (once for consecutive reads of the same entry) and read from there in place.
     """
+    name = rspec
+    if pipes is not None and is_pipe(rspec):
+        rspec = pipes.path(rspec.strip(), utt)
     if not is_pipe(rspec):
-        x, sr = _read_checked(rspec.strip(), start, length, utt, rspec, allow_truncated)
+        x, sr = _read_checked(rspec.strip(), start, length, utt, name, allow_truncated)
         x = x[:, 0]
     else:
         x, sr = read_audio(rspec, utt, allow_truncated)
         x = x[start:] if length is None else x[start:start + length]
     if sr != rate:
-        raise AudioError(f"utterance {utt}: sample rate {sr} Hz in {rspec!r}, expected {rate} Hz "
+        raise AudioError(f"utterance {utt}: sample rate {sr} Hz in {name!r}, expected {rate} Hz "
                          "(resample the data or set features.sample_frequency)")
     return np.ascontiguousarray(x, dtype=np.float32)
 
@@ -294,8 +388,10 @@ class WaveEntry:
     num_samples: int
 
 
-def wave_entries(dd: DataDir, rate: int, allow_truncated: bool = False) -> list[WaveEntry]:
-    """Per utterance: recording, offset and length in samples (utt2dur / segments / headers)."""
+def wave_entries(dd: DataDir, rate: int, allow_truncated: bool = False,
+                 pipes: PipeOutput | None = None) -> list[WaveEntry]:
+    """Per utterance: recording, offset and length in samples (utt2dur / segments / headers; a pipe
+    without utt2dur is run, into `pipes` when given)."""
     if not dd.has("wav.scp"):
         raise FormatError(f"{dd.file('wav.scp')}: missing; data.mode: wave reads the audio")
     wav = read_kv(dd.file("wav.scp"))
@@ -312,6 +408,6 @@ def wave_entries(dd: DataDir, rate: int, allow_truncated: bool = False) -> list[
         elif end != -1:
             dur = end - start
         else:
-            dur = audio_duration(wav[reco], utt, allow_truncated) - start
+            dur = audio_duration(wav[reco], utt, allow_truncated, pipes) - start
         out.append(WaveEntry(utt, wav[reco], int(round(start * rate)), int(dur * rate)))
     return out

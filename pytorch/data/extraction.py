@@ -28,7 +28,7 @@ import torch
 
 from common.errors import AsvError, ConfigError, FormatError
 from pytorch.chunked import embed_long
-from pytorch.data.audio import read_range, wave_entries
+from pytorch.data.audio import PipeOutput, read_range, wave_entries
 from pytorch.data.chunks import cmn, read_voiced, sliding_cmn
 from pytorch.data.datadir import DataDir, load_vad, voiced_counts
 from pytorch.data.featreader import FeatReader
@@ -101,12 +101,15 @@ def wave_source(dd: DataDir, features_cfg: dict | None) -> InputSource:
     cfg["dither"] = 0.0
     fbank, _ = from_config(cfg, None if "name" in cfg else "fbank", where="features")
     rate = int(fbank.opts.sample_frequency)
-    entries = {e.utt: e for e in wave_entries(dd, rate)}
+    # A pipe's output goes to a temporary file, read there by range: a long recording is not run
+    # again for every chunk (pytorch.chunked reads each several times), nor held whole.
+    pipes = PipeOutput()
+    entries = {e.utt: e for e in wave_entries(dd, rate, pipes=pipes)}
     lengths = {u: fbank.num_frames(e.num_samples) for u, e in entries.items()}
 
     def load(utt: str) -> np.ndarray:
         e = entries[utt]
-        wave = read_range(e.rspec, e.offset, e.num_samples, utt, rate)
+        wave = read_range(e.rspec, e.offset, e.num_samples, utt, rate, pipes=pipes)
         with torch.no_grad():
             return fbank(torch.from_numpy(wave * 32768.0)).numpy()
 
@@ -115,7 +118,7 @@ def wave_source(dd: DataDir, features_cfg: dict | None) -> InputSource:
         # needs only its own samples and gives the same numbers as the whole signal.
         e, shift, size = entries[utt], fbank.opts.window_shift, fbank.opts.window_size
         length = min(length, lengths[utt] - start)
-        wave = read_range(e.rspec, e.offset + start * shift, (length - 1) * shift + size, utt, rate)
+        wave = read_range(e.rspec, e.offset + start * shift, (length - 1) * shift + size, utt, rate, pipes=pipes)
         with torch.no_grad():
             return fbank(torch.from_numpy(wave * 32768.0)).numpy()
     return InputSource(dd.utts, lengths, load, read if fbank.opts.snip_edges else None)

@@ -132,6 +132,31 @@ def test_extraction_of_long_utterances_equals_whole(tmp_path, name):
     assert frames.tolist() == frames2.tolist()
 
 
+def test_long_piped_utterance_runs_its_command_once(tmp_path):
+    """A pipe in wav.scp: the chunked pass reads many ranges of a long recording, from the pipe's
+    output on disk, so the command runs once per recording; the embeddings equal the plain files'."""
+    dd = _wave_dir(tmp_path / "w", {"long1": 9.1, "short": 1.2})
+    runs = tmp_path / "runs"
+    piped = tmp_path / "p"
+    piped.mkdir()
+    for f in ("utt2spk", "spk2utt"):
+        (piped / f).write_text((dd.path / f).read_text())
+    (piped / "wav.scp").write_text("".join(f"{u} echo {u} >> {runs}; cat {dd.path / u}.wav |\n"
+                                           for u in ("long1", "short")))
+    model = trained_like(MODELS["ecapa_global_context"])
+    embs = {}
+    for name, d in (("file", dd), ("pipe", DataDir(piped))):
+        src = wave_source(d, {"num_mel_bins": 24})
+        if name == "pipe":    # without utt2dur, the durations came from running each command once
+            assert sorted(runs.read_text().split()) == ["long1", "short"]
+            runs.unlink()
+        embs[name], _ = extract_embeddings(model, src, 0, batch_size=2, long_model=model, long_frames=300,
+                                           long_chunk=128)
+    np.testing.assert_array_equal(embs["pipe"], embs["file"])
+    # again at most once each ("short" may still be in the file from the durations), not once per chunk read
+    assert runs.read_text().split() in (["long1"], ["short", "long1"], ["long1", "short"])
+
+
 def test_cli_long_recordings_and_onnx_engine_give_the_same_embeddings(tmp_path):
     """pytorch.bin.extract: --long-frames (chunked) and --engine onnx against the whole-signal run."""
     cfg = system_config(data={"mode": "wave", "cmn": True, "num_frames": 200},

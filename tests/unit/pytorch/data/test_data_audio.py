@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from pytorch.data.audio import AudioError, audio_duration, iter_data_dir, read_audio
+from pytorch.data.audio import AudioError, PipeOutput, audio_duration, iter_data_dir, read_audio, read_range
 
 RATE = 16000
 
@@ -75,3 +75,38 @@ def test_audio_duration(tmp_path):
     _wav(tmp_path / "a.wav", 24000)
     assert audio_duration(str(tmp_path / "a.wav")) == 1.5
     assert audio_duration(f"cat {tmp_path}/a.wav |") == 1.5
+
+
+def test_pipe_output_runs_each_command_once_in_a_row_and_cleans_up(tmp_path):
+    a, b = _wav(tmp_path / "a.wav", 4000), _wav(tmp_path / "b.wav", 3000, seed=1)
+    runs = tmp_path / "runs"
+    spec = {k: f"echo {k} >> {runs}; cat {tmp_path}/{k}.wav |" for k in "ab"}
+    pipes = PipeOutput(tmp_path, prefix=".t.")
+    got = [read_range(spec[k], s, n, k, RATE, pipes=pipes) * 32768
+           for k, s, n in (("a", 0, 100), ("a", 3900, None), ("b", 5, 10), ("a", 7, 3))]
+    for y, want in zip(got, (a[:100], a[3900:], b[5:15], a[7:10])):
+        np.testing.assert_array_equal(y, want)
+    assert runs.read_text().split() == ["a", "b", "a"]     # again only after another command ran
+    assert len(list(tmp_path.glob(".t.*"))) == 1
+    bad = "false |"
+    with pytest.raises(AudioError, match="utterance u: command failed with exit status 1"):
+        read_range(bad, 0, 10, "u", RATE, pipes=pipes)
+    with pytest.raises(AudioError, match="command failed"):  # not taken for the output of the last good run
+        read_range(bad, 0, 10, "u", RATE, pipes=pipes)
+    pipes.close()
+    assert list(tmp_path.glob(".t.*")) == []
+
+
+def test_flac_stream_of_unknown_length_is_a_clear_error(tmp_path):
+    """A FLAC writer that cannot seek back leaves STREAMINFO's sample count 0; libsndfile then
+    reports 2**63 - 1 frames, and reading allocated that (a bare ValueError before)."""
+    _wav(tmp_path / "a.flac", 1600, fmt="FLAC")
+    data = bytearray((tmp_path / "a.flac").read_bytes())
+    field = int.from_bytes(data[18:26], "big") & ~((1 << 36) - 1)   # STREAMINFO: total samples, 36 bits
+    data[18:26] = field.to_bytes(8, "big")
+    (tmp_path / "s.flac").write_bytes(bytes(data))
+    for read in (lambda: read_audio(f"cat {tmp_path}/s.flac |", "u1"),
+                 lambda: audio_duration(f"cat {tmp_path}/s.flac |", "u1"),
+                 lambda: read_range(str(tmp_path / "s.flac"), 0, 10, "u1", RATE)):
+        with pytest.raises(AudioError, match="utterance u1: .*s.flac.* unknown length .*write WAV"):
+            read()
