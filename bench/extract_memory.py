@@ -1,6 +1,7 @@
 """Peak memory of `pytorch.bin.extract` on one long recording: whole-signal vs chunk by chunk.
 
-  . ./path.sh && python bench/extract_memory.py [--minutes 30,120] [--whole-up-to 30] [--model ecapa512] [--pipe]
+  . ./path.sh && python bench/extract_memory.py [--minutes 30,120] [--whole-up-to 30] [--model ecapa512]
+      [--pipe | --feats] [--tree DIR]
 
 Writes a synthetic 16 kHz int16 recording of each length (one wav.scp entry; noise with a slow
 amplitude envelope, so that the statistics vary along it), an exp dir with a random WeSpeaker-style
@@ -9,7 +10,9 @@ with `--long-frames 0` (the whole recording in one forward pass; only up to --wh
 minutes, it grows by ~1 GB per 15 min) and once with the default chunking. Peak RSS is the
 child's ru_maxrss (os.wait4; with --time-limit, the peak until it was stopped); `max diff` is the
 largest |chunked - whole| embedding difference. With --pipe, wav.scp holds `cat rec.wav |` instead of
-the path; --tree runs the CLI from another checkout (e.g. `git worktree add /tmp/old HEAD~1`).
+the path; with --feats the model reads compressed fbank from feats.scp (data.mode feats; the features
+are computed first by `pytorch.bin.compute_feats`, untimed); --tree runs the CLI from another checkout
+(e.g. `git worktree add /tmp/old HEAD~1`).
 """
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 import torch
+import yaml
 
 from common.embeddings import load_embeddings
 from pytorch.interchange import wespeaker as ws_interchange
@@ -59,6 +63,18 @@ def make_exp(exp: Path, model: str) -> None:
     write_experiment(exp, system_config(**sections), net.state_dict())
 
 
+def use_feats(exp: Path, data: Path) -> None:
+    """Compressed fbank of `data` into data/feats.scp, with the exp's feature options, and the exp
+    switched to data.mode feats."""
+    cfg = yaml.safe_load((exp / "config.yaml").read_text())
+    cfg["data"]["mode"] = "feats"
+    (exp / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    conf = data / "fbank.yaml"
+    conf.write_text(yaml.safe_dump(cfg["features"]))
+    subprocess.run([sys.executable, "-m", "pytorch.bin.compute_feats", "--config", str(conf), str(data),
+                    str(data / "feats.ark"), str(data / "feats.scp")], check=True, stderr=subprocess.DEVNULL)
+
+
 def run(exp: Path, data: Path, out: Path, threads: int, extra: list[str], limit: float = 0,
         tree: Path | None = None) -> tuple[float, float, bool]:
     """(peak RSS in MB, wall seconds, finished) of one extraction in a child process; with `limit`
@@ -92,9 +108,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--time-limit", type=float, default=0,
                     help="stop each extraction after this many seconds and report the peak RSS so far (0: none)")
     ap.add_argument("--pipe", action="store_true", help="wav.scp runs `cat rec.wav |`")
+    ap.add_argument("--feats", action="store_true", help="extract from compressed fbank in feats.scp")
     ap.add_argument("--tree", type=Path, default=None, help="run the CLI from this checkout")
     args = ap.parse_args(argv)
-    print(f"{args.model}, {args.threads} threads, {'a pipe' if args.pipe else 'a file'}, "
+    source = "feats.scp" if args.feats else "a pipe" if args.pipe else "a file"
+    print(f"{args.model}, {args.threads} threads, {source}, "
           f"{'tree ' + str(args.tree) if args.tree else 'this tree'}, load average {os.getloadavg()[0]:.2f} at "
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     print("| recording | mode | peak RSS (MB) | wall (s) | x-RT | max diff to whole |")
@@ -110,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
             (data / "wav.scp").write_text(f"rec cat {wav} |\n" if args.pipe else f"rec {wav}\n")
             (data / "utt2spk").write_text("rec spk\n")
             (data / "spk2utt").write_text("spk rec\n")
+            if args.feats:
+                use_feats(root / "exp", data)
             modes = {"chunked": []}
             if minutes <= args.whole_up_to:
                 modes = {"whole": ["--long-frames", "0"], **modes}

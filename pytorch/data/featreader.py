@@ -8,9 +8,10 @@
   then the rows, row-major: the chunk is read and decoded alone.
 - `CM ` (Kaldi's default speech-feature compression, `compress=true`): the global header, 8 bytes
   of percentiles per column, then the data COLUMN-major, one byte per value. A chunk touches every
-  column, so the byte span from the chunk's first row of column 0 to its last row of the last
-  column is read (about the whole matrix, but 1 byte per value), and only the chunk's bytes are
-  decoded — decoding, not I/O, is the cost of compressed features.
+  column: the byte span from the chunk's first row of column 0 to its last row of the last column
+  is read in one go when it is small (short matrices: about the whole matrix, 1 byte per value),
+  and a chunk of a long matrix is read column by column (one small read each), so that its cost
+  and memory follow the chunk, not the recording. Only the chunk's bytes are decoded.
 Anything else (pipes, `[a:b]` ranges, text arks) falls back to `kaldiio.load_mat` of the whole
 matrix plus slicing. Decoding follows kaldiio's own GlobalHeader / PerColHeader, so a chunk equals
 the slice of kaldiio's full read. `pread` never moves a shared file offset, and descriptors are
@@ -30,6 +31,9 @@ from common.errors import FormatError
 
 _UNCOMPRESSED = {b"FM": np.dtype("<f4"), b"DM": np.dtype("<f8")}
 _COMPRESSED = {b"CM": np.dtype("u1"), b"CM2": np.dtype("<u2"), b"CM3": np.dtype("u1")}
+# A `CM` chunk whose column-major byte span is over this (and over 4x its own bytes) is read column
+# by column: 80 small reads cost less than reading 1 MB.
+CM_SPAN_BYTES = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,8 +163,17 @@ class FeatReader:
         head = self._pread(utt, info.path, 8 * cols, info.data)
         pct = info.header.uint_to_float(np.frombuffer(head, dtype="<u2")).reshape(-1, 4, 1)
         percol = PerColHeader(pct[:, 0], pct[:, 1], pct[:, 2], pct[:, 3])
+        base = info.data + 8 * cols + start
         span = (cols - 1) * rows + n
-        buf = self._pread(utt, info.path, span, info.data + 8 * cols + start)
-        # Pad to cols*rows so the column-major bytes reshape to [cols, rows]; keep the chunk's rows.
-        data = np.frombuffer(buf + bytes(rows - n), dtype=np.uint8).reshape(cols, rows)[:, :n]
+        if span <= max(CM_SPAN_BYTES, 4 * n * cols):
+            # One read from the chunk's first byte of column 0 to its last of the last column; the
+            # [cols, n] view strides over the rest.
+            buf = np.frombuffer(self._pread(utt, info.path, span, base), dtype=np.uint8)
+            data = np.lib.stride_tricks.as_strided(buf, (cols, n), (rows, 1), writeable=False)
+        else:
+            # A short chunk of a long matrix (pytorch.chunked on a long recording): a read per column,
+            # so the cost and memory follow the chunk, not the recording.
+            data = np.empty((cols, n), np.uint8)
+            for c in range(cols):
+                data[c] = np.frombuffer(self._pread(utt, info.path, n, base + c * rows), dtype=np.uint8)
         return np.ascontiguousarray(percol.char_to_float(data).T, dtype=np.float32)

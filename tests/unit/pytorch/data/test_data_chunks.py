@@ -4,6 +4,7 @@ import pytest
 
 from common.errors import FormatError
 from common.io import read_kv
+from pytorch.data import featreader
 from pytorch.data.chunks import random_chunk, read_voiced, repeat_pad
 from pytorch.data.datadir import DataDir, voiced_counts
 from pytorch.data.featreader import FeatReader
@@ -27,8 +28,11 @@ def test_offset_chunk_equals_slice_of_full_matrix(feats_dir_factory, monkeypatch
         reader.read("b1", 5, 10)
 
 
+@pytest.mark.parametrize("span_bytes", [None, 0])   # 0: short chunks of `CM` read column by column
 @pytest.mark.parametrize("method,kind", [(2, "CM"), (3, "CM2"), (5, "CM3")])
-def test_compressed_chunk_equals_slice_of_kaldiio_full_read(tmp_path, monkeypatch, method, kind):
+def test_compressed_chunk_equals_slice_of_kaldiio_full_read(tmp_path, monkeypatch, method, kind, span_bytes):
+    if span_bytes is not None:
+        monkeypatch.setattr(featreader, "CM_SPAN_BYTES", span_bytes)
     rng = np.random.default_rng(4)
     mats = {"a1": rng.standard_normal((30, 4)).astype(np.float32),
             "a2": rng.standard_normal((17, 6)).astype(np.float32)}
@@ -42,7 +46,7 @@ def test_compressed_chunk_equals_slice_of_kaldiio_full_read(tmp_path, monkeypatc
     for u, m in mats.items():
         info = reader.info(u)
         assert info.kind == kind and (info.rows, info.cols) == m.shape
-        for start, length in [(0, m.shape[0]), (10, 6), (m.shape[0] - 1, 1), (3, 0)]:
+        for start, length in [(0, m.shape[0]), (10, 6), (5, 2), (m.shape[0] - 1, 1), (3, 0)]:
             np.testing.assert_allclose(reader.read(u, start, length), full[u][start:start + length],
                                        atol=1e-6)
         assert np.abs(full[u] - m).max() < 0.1  # lossy, but the same matrix
