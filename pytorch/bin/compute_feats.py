@@ -138,7 +138,7 @@ class _Recordings:
                     raise AudioError(f"utterance {utt}: empty audio (0 samples) in {spec!r}")
                 current = (reco, n)
             n = current[1]
-            first, last = (0, n) if end == -1 and start == 0 else segment_bounds(n, self.rate, start, end, utt, spec)
+            first, last = segment_bounds(n, self.rate, start, end, utt, spec)   # (0, n) without segments
 
             def read(a: int, b: int | None, utt: str = utt, spec: str = spec, first: int = first,
                      last: int = last) -> torch.Tensor:
