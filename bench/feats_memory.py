@@ -1,4 +1,4 @@
-"""Peak memory of `pytorch.bin.compute_feats` on one long recording, read four ways.
+"""Peak memory of `pytorch.bin.compute_feats` on one long recording, read four ways (and of compute_vad).
 
   . ./path.sh && python bench/feats_memory.py [--minutes 30,120] [--compress true] [--baseline-tree DIR]
 
@@ -8,7 +8,8 @@ segments; and the pipe cut the same way. Each runs `python -m pytorch.bin.comput
 process (`egs/mini/conf/fbank.yaml`, one thread) and prints its peak RSS (ru_maxrss from os.wait4) and
 wall time. With --baseline-tree (a checkout of another commit, e.g. `git worktree add /tmp/old HEAD~1`)
 the same commands also run from that tree, alternating with this one, and the two arks are compared
-byte for byte. A `python -c "import torch, kaldiio, soundfile"` child gives the imports' share.
+byte for byte. `pytorch.bin.compute_vad` then runs on the features of the plain file (each tree on its
+own). A `python -c "import torch, kaldiio, soundfile"` child gives the imports' share.
 """
 from __future__ import annotations
 
@@ -37,6 +38,12 @@ def child(cmd: list[str], cwd: Path) -> tuple[float, float]:
     if status != 0:
         raise SystemExit(f"{' '.join(cmd)} (in {cwd}) failed: {proc.stderr.read().decode().strip()[-500:]}")
     return usage.ru_maxrss / 1024, wall
+
+
+def _same(files: list[Path]) -> str:
+    if len(files) < 2:
+        return ""
+    return " | identical" if filecmp.cmp(files[0], files[1], shallow=False) else " | DIFFERENT"
 
 
 def data_dirs(root: Path, wav: Path, minutes: float) -> dict[str, Path]:
@@ -88,10 +95,19 @@ def main(argv: list[str] | None = None) -> int:
                                       path)
                     cells.append(f"{rss:.0f}, {wall:.1f}")
                     arks.append(ark)
-                same = ""
-                if len(arks) > 1:
-                    same = " | identical" if filecmp.cmp(arks[0], arks[1], shallow=False) else " | DIFFERENT"
-                print(f"| {minutes:g} min | {name} | " + " | ".join(cells) + same + " |", flush=True)
+                print(f"| {minutes:g} min | {name} | " + " | ".join(cells) + _same(arks) + " |", flush=True)
+                if name == "file":   # VAD over those features (column 0 of the whole recording)
+                    cells, vads = [], []
+                    for i, (path, ark) in enumerate(zip(trees.values(), arks)):
+                        vad = root / f"vad{minutes:g}.{i}.ark"
+                        rss, wall = child([sys.executable, "-m", "pytorch.bin.compute_vad",
+                                           str(ark.with_suffix(".scp")), str(vad), str(vad.with_suffix(".scp"))], path)
+                        cells.append(f"{rss:.0f}, {wall:.1f}")
+                        vads.append(vad)
+                    print(f"| {minutes:g} min | compute_vad on the file's features | " + " | ".join(cells)
+                          + _same(vads) + " |", flush=True)
+                    for vad in vads:
+                        vad.unlink()
                 for ark in arks:
                     ark.unlink()
             wav.unlink()
