@@ -34,7 +34,7 @@ BLOCK_ROWS = 1 << 14   # 5 MB of 80-dim float32 at a time (decoding takes a few 
 def _energy(reader: FeatReader, utt: str) -> np.ndarray:
     """Column 0 [T, 1] of `utt`'s matrix."""
     info = reader.info(utt)
-    if info.kind is None or info.rows <= BLOCK_ROWS:   # kaldiio-only entries (pipes, text) are read whole
+    if info.kind is None:   # kaldiio-only entries (pipes, text) are read whole anyway: once, not per block
         return reader.read(utt, 0, None, info)[:, :1]
     # copy(): a view would keep each whole block alive until the end
     return np.concatenate([reader.read(utt, a, min(BLOCK_ROWS, info.rows - a), info)[:, :1].copy()
