@@ -178,40 +178,52 @@ def _write_wave_dir(path: Path, n: int, rng: np.random.Generator, spk: int, min_
     (path / "spk2utt").write_text("".join(f"{s} {' '.join(us)}\n" for s, us in sorted(spk2utt.items())))
 
 
+def loader_config(train: Path, aug_root: Path, batch: int, workers: int, fbank_on: str = "cpu",
+                  speed: float = 0.0) -> dict:
+    """The wave-mode training config of the loader benchmarks: noise, music, babble and reverb at 0.15
+    each from the MUSAN/RIR-layout dirs under `aug_root`, speed 0.9/1.1 with probability `speed`."""
+    return {"data": {"train": str(train), "mode": "wave", "num_frames": FRAMES, "fbank_on": fbank_on},
+            "features": {"name": "fbank", "num_mel_bins": 80, "dither": 1.0},
+            "augment": {"noise": {"data": str(aug_root / "noise"), "prob": 0.15},
+                        "music": {"data": str(aug_root / "music"), "prob": 0.15},
+                        "babble": {"data": str(aug_root / "speech"), "prob": 0.15},
+                        "reverb": {"data": str(aug_root / "rirs"), "prob": 0.15},
+                        "speed": {"prob": speed, "speeds": [0.9, 1.1]}},
+            "train": {"batch_size": batch, "num_workers": workers, "seed": 0}}
+
+
+def write_aug_dirs(root: Path, rng: np.random.Generator) -> None:
+    for name in ("noise", "music", "speech", "rirs"):
+        _write_wave_dir(root / name, 20, rng, 5, 0.3 if name == "rirs" else 5.0, 0.5 if name == "rirs" else 8.0)
+
+
+def time_loader(cfg: dict, device: torch.device) -> float:
+    """samples/s that build_train_data's loader delivers to `device` over one epoch, first batch excluded."""
+    from pytorch.data.builder import build_train_data
+    data = build_train_data(cfg)
+    data.set_epoch(1)
+    it = iter(data.loader)
+    data.to_features(next(it), device)        # worker start-up is not throughput
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    t, got = time.perf_counter(), 0
+    for batch_data in it:
+        feats, _ = data.to_features(batch_data, device)
+        got += feats.shape[0]
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return got / (time.perf_counter() - t)
+
+
 def loader_rate(batch: int, workers: int, fbank_on: str, device: torch.device, batches: int,
                 speed: float = 0.0) -> float:
     """samples/s that build_train_data's loader (wave mode, augmentation, fbank) delivers to the device."""
-    from pytorch.data.builder import build_train_data
     rng = np.random.default_rng(0)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        n = batch * (batches + 2)
-        _write_wave_dir(root / "train", n, rng, 100, 3.0, 6.0)
-        for name in ("noise", "music", "speech", "rirs"):
-            _write_wave_dir(root / name, 20, rng, 5, 0.3 if name == "rirs" else 5.0,
-                            0.5 if name == "rirs" else 8.0)
-        cfg = {"data": {"train": str(root / "train"), "mode": "wave", "num_frames": FRAMES,
-                        "fbank_on": fbank_on},
-               "features": {"name": "fbank", "num_mel_bins": 80, "dither": 1.0},
-               "augment": {"noise": {"data": str(root / "noise"), "prob": 0.15},
-                           "music": {"data": str(root / "music"), "prob": 0.15},
-                           "babble": {"data": str(root / "speech"), "prob": 0.15},
-                           "reverb": {"data": str(root / "rirs"), "prob": 0.15},
-                           "speed": {"prob": speed, "speeds": [0.9, 1.1]}},
-               "train": {"batch_size": batch, "num_workers": workers, "seed": 0}}
-        data = build_train_data(cfg)
-        data.set_epoch(1)
-        it = iter(data.loader)
-        data.to_features(next(it), device)        # worker start-up is not throughput
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        t, got = time.perf_counter(), 0
-        for batch_data in it:
-            feats, _ = data.to_features(batch_data, device)
-            got += feats.shape[0]
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        return got / (time.perf_counter() - t)
+        _write_wave_dir(root / "train", batch * (batches + 2), rng, 100, 3.0, 6.0)
+        write_aug_dirs(root, rng)
+        return time_loader(loader_config(root / "train", root, batch, workers, fbank_on, speed), device)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # VoxCeleb speaker verification: train on VoxCeleb2 dev (--train-sets), score the cleaned Vox1-O,
 # Vox1-E and Vox1-H utterance-vs-utterance trial lists (E and H need VoxCeleb1 dev on disk). Stage 0
-# prepares the Kaldi data dirs (local/voxceleb/prepare_data.sh; VoxCeleb2 m4a is decoded through an
-# ffmpeg pipe), stage 2 the MUSAN and RIRS_NOISES augmentation sets; stages 3-9 are the shared
-# utils/stages/*.sh, as in every recipe. Every stage skips finished work, so a rerun resumes.
+# prepares the Kaldi data dirs (local/voxceleb/prepare_data.sh; VoxCeleb2 m4a is read through an ffmpeg
+# pipe, which utils/decode_pipes.sh decodes once to FLAC for training), stage 2 the MUSAN and RIRS_NOISES
+# augmentation sets; stages 3-9 are the shared utils/stages/*.sh, as in every recipe. Every stage
+# skips finished work, so a rerun resumes.
 # The default system is ECAPA-TDNN (C=512), the standard VoxCeleb system (Desplanques et al. 2020):
 # it trains on raw waves with on-the-fly MUSAN/RIR augmentation, so VoxCeleb2's 1.1M utterances need
 # no feature archive. conf/resnet34se.yaml (the CNSRC SE-ResNet-34) reads 81-dim fbank + VAD that
@@ -15,6 +16,7 @@ vox2_root=${VOX2_ROOT:-}       # VoxCeleb2: <root>/dev/aac/... (m4a or converted
 meta_dir=                      # veri_test2.txt, list_test_all2.txt, list_test_hard2.txt (default: vox1_root)
 musan_root=${MUSAN_ROOT:-}     # MUSAN (OpenSLR 17), for wave-mode augmentation
 rirs_root=${RIRS_ROOT:-}       # RIRS_NOISES (OpenSLR 28)
+decode_dir=audio               # stage 0 decodes piped training recordings (VoxCeleb2 m4a) here once, as FLAC
 nj=8
 gpus=1                         # 0: CPU; 1: one GPU; n > 1: torchrun DDP on n GPUs
 stage=0
@@ -28,7 +30,9 @@ fusion=exp/fusion
 
 help_message="Usage: $0 [options]
 Stages (--stage N --stop-stage M):
-  0  data dirs: data/{vox1_dev,vox1_test,vox1,vox2_dev} and data/vox1/trials/{vox1_O,vox1_E,vox1_H}
+  0  data dirs: data/{vox1_dev,vox1_test,vox1,vox2_dev} and data/vox1/trials/{vox1_O,vox1_E,vox1_H};
+     with --decode-dir, a training set read through pipes (VoxCeleb2 m4a) is decoded once to FLAC
+     in <decode-dir>/<set>, and data/<set>_flac, which reads those files, is trained on instead
   1  features for feature-mode systems (data/<name>/<set>, e.g. data/fbank81 for resnet34se)
   2  augmentation data dirs data/musan_{noise,music,speech} and data/rirs
 The stages 3-9 are the shared utils/stages/*.sh:
@@ -43,6 +47,8 @@ Options:
   --vox1-root <dir> --vox2-root <dir>    # corpus roots (or VOX1_ROOT, VOX2_ROOT)
   --meta-dir <dir>                       # the trial lists, vox1_meta.csv (default: the vox1 root)
   --musan-root <dir> --rirs-root <dir>   # augmentation corpora (or MUSAN_ROOT, RIRS_ROOT)
+  --decode-dir <dir>                     # default: $decode_dir (VoxCeleb2 dev: at most 280 GB); \"\" keeps
+                                         # the ffmpeg pipes, which run at every read of a recording
   --stage <n> --stop-stage <n>           # default: $stage $stop_stage
   --nj <n>                               # parallel jobs (default: $nj)
   --gpus <n>                             # default: $gpus
@@ -56,8 +62,21 @@ set -euo pipefail
 [ -z "$config" ] || configs=$config
 systems=()
 for conf in $configs; do systems+=("exp/$(basename "$conf" .yaml)"); done
-read -ra sets <<< "$train_sets"
-train_set=$(IFS=_; echo "${sets[*]}")
+read -ra prepared <<< "$train_sets"
+# The training sets as the later stages read them: <set>_flac for a piped set decoded in stage 0.
+training_sets() {
+  local s
+  sets=()
+  for s in "${prepared[@]}"; do
+    if [ -n "$decode_dir" ] && grep -q '|[[:space:]]*$' "data/$s/wav.scp" 2>/dev/null; then
+      sets+=("${s}_flac")
+    else
+      sets+=("$s")
+    fi
+  done
+  train_set=$(IFS=_; echo "${sets[*]}")
+}
+training_sets
 # the lists stage 0 wrote (Vox1-E/H only with VoxCeleb1 dev), as name=file for the scoring stages
 trials() {
   local t
@@ -82,7 +101,15 @@ if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
     local/prepare_data.sh --nj "$nj" "${opts[@]}"
     echo "${opts[*]}" > data/.prepared
   fi
-  if [ ${#sets[@]} -gt 1 ] && ! up_to_date "data/$train_set/.combined" data/.prepared; then
+  training_sets
+  for s in "${prepared[@]}"; do
+    if [[ " ${sets[*]} " == *" ${s}_flac "* ]] && ! up_to_date "data/${s}_flac/wav.scp" "data/$s/wav.scp"; then
+      utils/decode_pipes.sh --nj "$nj" --cmd "$cmd" "data/$s" "$decode_dir/$s" "data/${s}_flac"
+    fi
+  done
+  scps=()
+  for s in "${sets[@]}"; do scps+=("data/$s/wav.scp"); done
+  if [ ${#sets[@]} -gt 1 ] && ! up_to_date "data/$train_set/.combined" data/.prepared "${scps[@]}"; then
     rm -rf "data/$train_set"
     utils/combine_data.sh "data/$train_set" "${sets[@]/#/data/}"
     touch "data/$train_set/.combined"

@@ -26,12 +26,15 @@ def recipe_copy(recipe: str, corpus: str, dst: str | Path) -> Path:
     return dst
 
 
-def run_recipe(cwd: str | Path, *args: str, shim: str | None = None, fail: str = "") -> subprocess.CompletedProcess:
+def run_recipe(cwd: str | Path, *args: str, shim: str | None = None, fail: str = "",
+               bindir: str | Path | None = None) -> subprocess.CompletedProcess:
     """Runs run.sh with the test's python first on PATH and one thread per job. With a `shim` dir (a `python`
     wrapper, see test_mini._python_shim) first on PATH, every python command line that matches the regex
-    `fail` dies as a killed job would."""
+    `fail` dies as a killed job would. `bindir` goes on PATH too (e.g. fake_corpora.write_ffmpeg_shim's)."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env.update(PATH=os.path.dirname(sys.executable) + os.pathsep + env["PATH"], OMP_NUM_THREADS="1")
+    if bindir:
+        env["PATH"] = str(bindir) + os.pathsep + env["PATH"]
     if shim:  # path.sh activates the venv only when none is active; it must not go before the shim
         env.update(PATH=shim + os.pathsep + env["PATH"], VIRTUAL_ENV=sys.prefix, FAIL_MATCH=fail)
     return subprocess.run(["bash", "run.sh", *map(str, args)], cwd=cwd, env=env, capture_output=True, text=True)

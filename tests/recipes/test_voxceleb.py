@@ -1,11 +1,17 @@
-"""egs/voxceleb stages 0-9 on a fake VoxCeleb tree (tests/recipes/fake_corpora.py) with a tiny wave-mode
-ECAPA-TDNN on CPU: Vox1-O/E/H utterance-vs-utterance scoring through the shared stages, one results row per
-trial list x back-end; a rerun reuses the model; a missing corpus root is one clear line."""
+"""egs/voxceleb stages 0-9 on a fake VoxCeleb tree (tests/recipes/fake_corpora.py, VoxCeleb2 as m4a read
+through an ffmpeg pipe) with a tiny wave-mode ECAPA-TDNN on CPU: the piped VoxCeleb2 recordings are decoded
+once to FLAC and trained on from there; Vox1-O/E/H utterance-vs-utterance scoring through the shared stages,
+one results row per trial list x back-end; a rerun reuses the model and the decoded audio; a missing corpus
+root is one clear line."""
 from __future__ import annotations
+
+import os
 
 import pytest
 
-from tests.recipes.fake_corpora import make_fake_voxceleb
+from common.io import read_kv
+from pytorch.data.audio import read_audio
+from tests.recipes.fake_corpora import make_fake_voxceleb, write_ffmpeg_shim
 from tests.recipes.recipe_run import lines, recipe_copy, run_recipe, tiny_config
 
 LISTS = ("vox1_O", "vox1_E", "vox1_H")
@@ -17,16 +23,17 @@ TINY_ECAPA = {"name": "ecapa_tdnn", "feat_dim": 80, "channels": 32, "embed_dim":
 @pytest.fixture(scope="module")
 def vox(tmp_path_factory):
     base = tmp_path_factory.mktemp("vox")
-    fake = make_fake_voxceleb(base / "corpora")
+    fake = make_fake_voxceleb(base / "corpora", vox2_format="m4a")
+    write_ffmpeg_shim(base / "bin")
     d = recipe_copy("voxceleb", "voxceleb", base / "recipe")
     tiny_config(d / "conf" / "ecapa_c512.yaml", d / "conf" / "tiny_ecapa.yaml", TINY_ECAPA)
     opts = ["--vox1-root", fake.vox1_root, "--vox2-root", fake.vox2_root, "--meta-dir", fake.meta_dir,
             "--nj", "1", "--gpus", "0", "--configs", "conf/tiny_ecapa.yaml"]
-    return d, fake, opts, run_recipe(d, *opts)
+    return d, fake, opts, run_recipe(d, *opts, bindir=base / "bin")
 
 
 @pytest.mark.slow
-def test_voxceleb_stages_0_to_9(vox):
+def test_voxceleb_stages_0_to_9(vox, monkeypatch):
     d, fake, opts, r = vox
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     for t in LISTS:
@@ -45,10 +52,21 @@ def test_voxceleb_stages_0_to_9(vox):
     assert all(t in table for t in LISTS) and "tiny_ecapa" in table
     assert (d / "exp" / "det_vox1_H_plda.png").stat().st_size > 1000
 
-    # A rerun of stages 0-5 finds them done: no prep, no training, no extraction.
-    keep = [exp / "models" / "avg.ts.pt", exp / "embeddings" / "vox1" / "xvector.scp", d / "data" / ".prepared"]
+    # VoxCeleb2 came as ffmpeg pipes; training and the cohort read the FLAC files decoded from them.
+    piped, decoded = (read_kv(d / "data" / s / "wav.scp") for s in ("vox2_dev", "vox2_dev_flac"))
+    assert sorted(piped) == sorted(decoded) == fake.utts["vox2_dev"]
+    assert all(v.startswith("ffmpeg ") and v.endswith("|") for v in piped.values())
+    assert all(v == str((d / "audio" / "vox2_dev" / f"{k}.flac").resolve()) for k, v in decoded.items())
+    monkeypatch.setenv("PATH", f"{d.parent / 'bin'}{os.pathsep}{os.environ['PATH']}")   # the ffmpeg shim
+    for k in list(piped)[:3]:
+        assert (read_audio(piped[k], k)[0] == read_audio(decoded[k], k)[0]).all()
+    assert len(lines(exp / "embeddings" / "vox2_dev_flac" / "xvector.scp")) == len(piped)
+
+    # A rerun of stages 0-5 finds them done: no prep, no decoding, no training, no extraction.
+    keep = [exp / "models" / "avg.ts.pt", exp / "embeddings" / "vox1" / "xvector.scp", d / "data" / ".prepared",
+            d / "data" / "vox2_dev_flac" / "wav.scp"]
     stamps = [p.stat().st_mtime for p in keep]
-    r = run_recipe(d, *opts, "--stop-stage", "5")
+    r = run_recipe(d, *opts, "--stop-stage", "5", bindir=d.parent / "bin")
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert stamps == [p.stat().st_mtime for p in keep]
 
