@@ -36,6 +36,7 @@ fi
 case "$format" in flac|wav) ;; *) echo "$0: --format must be flac or wav, not '$format'" >&2; exit 1 ;; esac
 jobs_lock "$src"      # the split dirs are written there
 jobs_lock "$audio"    # two runs must not decode into the same files
+jobs_clean_tmp "$audio" ""   # what killed jobs left: their pipe outputs and half-written files
 mkdir -p "$audio/log"
 
 jobs_run "$src" "$nj" "$cmd" "$audio/log/decode.JOB.log" "decoding the pipes of $src" \

@@ -209,7 +209,8 @@ class PipeOutput:
     recording (chunks of a long one, consecutive segments) are read from disk without running the
     command again for each, and without holding the recording in memory. One file at a time, in
     `directory` (default: the system's temporary directory); removed by close(), or at the latest
-    when the object is collected or the process exits."""
+    when the object is collected or the process exits. Its name is <prefix>XXXXXXXX.wav.tmp: the
+    job scripts remove a killed job's leftovers by that .tmp ending (utils/lib/jobs.sh)."""
 
     def __init__(self, directory: str | os.PathLike | None = None, prefix: str = ".asvlab-pipe.") -> None:
         self.directory, self.prefix = directory, prefix
@@ -221,7 +222,7 @@ class PipeOutput:
     def path(self, spec: str, utt: str) -> str:
         """A file holding `spec`'s output (run now unless it was the last one run in this process)."""
         if self._file is None or self._pid != os.getpid():
-            fd, self._file = tempfile.mkstemp(prefix=self.prefix, suffix=".wav", dir=self.directory)
+            fd, self._file = tempfile.mkstemp(prefix=self.prefix, suffix=".wav.tmp", dir=self.directory)
             os.close(fd)
             self._pid, self._spec = os.getpid(), None
             self._finalizer = weakref.finalize(self, _unlink_own, self._file, self._pid)

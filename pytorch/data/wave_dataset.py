@@ -6,6 +6,7 @@ perturbation makes new speakers, Kaldi style: speed k of speaker s is class s + 
 """
 from __future__ import annotations
 
+import logging
 import math
 
 import numpy as np
@@ -13,7 +14,7 @@ import torch
 from torch.utils.data import Dataset
 
 from common.errors import ConfigError
-from pytorch.data.audio import AudioError, SourceLoader, WaveEntry, read_range, wave_entries
+from pytorch.data.audio import AudioError, SourceLoader, WaveEntry, is_pipe, read_range, wave_entries
 from pytorch.data.augment import Augmenter, AugmentSources, change_speed
 from pytorch.data.chunks import cmn, concat_clips, repeat_pad
 from pytorch.data.datadir import DataDir
@@ -23,6 +24,8 @@ from pytorch.data.speakers import check_kept, group_by_speaker, other_clips, spe
 from pytorch.data.specaug import spec_augment
 from pytorch.data.trainset import TrainSet
 from pytorch.features import from_config
+
+log = logging.getLogger(__name__)
 
 
 class WaveChunkDataset(Dataset):
@@ -118,6 +121,13 @@ def build_wave_dataset(dd: DataDir, opts: DataOptions, aug: AugmentOptions, spk2
     keep = np.flatnonzero(frames >= max(opts.min_frames, 1))
     entries, labels = [entries[k] for k in keep], labels[keep]
     check_kept(str(dd.path), spk2id, labels, opts.min_frames, training)
+    piped = sum(is_pipe(e.rspec) for e in entries)
+    if training and piped:
+        # Every crop would run its command again: an ffmpeg pipe per crop made one loader worker
+        # 9x slower than files (BENCHMARKS.md, "Piped audio").
+        log.warning("%s: %d of %d training utterances are read through wav.scp pipes, which run at every "
+                    "read; decode them once: utils/decode_pipes.sh %s <audio-dir> <new-data-dir>",
+                    dd.file("wav.scp"), piped, len(entries), dd.path)
     augmenter = None
     if training:
         srcs = {}

@@ -34,7 +34,8 @@ class ArkScpWriter:
         self.ark, self.scp = Path(ark), Path(scp)
         self.ark_tmp = self.ark.with_name(f".{self.ark.name}.{os.getpid()}.tmp")
         self.scp_tmp = self.scp.with_name(f".{self.scp.name}.{os.getpid()}.tmp")
-        self.spill = self.ark.with_name(f".{self.ark.name}.{os.getpid()}.spill")
+        # All end in .tmp: the job scripts remove a killed job's leftovers by that (utils/lib/jobs.sh).
+        self.spill = self.ark.with_name(f".{self.ark.name}.{os.getpid()}.spill.tmp")
         self.compress = compress
         self._helper: kaldiio.WriteHelper | None = None
 

@@ -14,7 +14,7 @@ import pytest
 import soundfile as sf
 
 from common.io import read_kv
-from pytorch.data.audio import iter_data_dir
+from pytorch.data.audio import PipeOutput, iter_data_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(shutil.which("sox") is None, reason="sox not installed")
@@ -54,6 +54,12 @@ def _data_dir(tmp: Path) -> Path:
 
 def test_decoded_copy_reads_the_same_samples_and_a_rerun_keeps_it(tmp_path):
     src = _data_dir(tmp_path)
+    # What a killed earlier run left in the audio dir: a pipe's output and a half-written FLAC.
+    (tmp_path / "audio").mkdir()
+    pipes = PipeOutput(tmp_path / "audio", prefix=".decode-pipe.")
+    stale = [Path(pipes.path(f"sox {tmp_path / 'r0.wav'} -t wav - |", "r0")), tmp_path / "audio" / ".r1.flac.999.tmp"]
+    pipes._finalizer.detach()
+    stale[1].write_text("partial")
     r = _run("--nj", "3", "data/src", "audio", "data/flac", cwd=tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr
     dest = tmp_path / "data" / "flac"
@@ -69,6 +75,7 @@ def test_decoded_copy_reads_the_same_samples_and_a_rerun_keeps_it(tmp_path):
     for (_, x, _), (_, y, _) in zip(before, after):
         np.testing.assert_array_equal(x, y)
     assert not [p for p in os.listdir(tmp_path / "data") if p.startswith(".")]   # no temp dir left
+    assert not any(p.exists() for p in stale)
 
     stamps = {p: p.stat().st_mtime_ns for p in (tmp_path / "audio").glob("*.flac")}
     r = _run("--nj", "2", "data/src", "audio", "data/flac", cwd=tmp_path)

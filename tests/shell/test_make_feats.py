@@ -17,7 +17,8 @@ import pytest
 import soundfile as sf
 import torch
 
-from pytorch.data.audio import iter_data_dir
+from pytorch.data.audio import PipeOutput, iter_data_dir
+from pytorch.features.ark import ArkScpWriter
 from pytorch.features import Fbank, Mfcc
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -193,10 +194,16 @@ def test_temp_arks_of_killed_jobs_are_removed_at_next_run(tmp_path):
     conf = _conf(tmp_path, "fbank", FBANK)
     fb = tmp_path / "fb"
     fb.mkdir()
-    stale = [fb / ".raw_fbank_train.1.ark.12345.tmp", fb / ".raw_fbank_train.2.scp.12346.tmp"]
+    stale = [ArkScpWriter(fb / f"raw_fbank_train.{j}.ark", fb / f"raw_fbank_train.{j}.scp", compress=True)
+             for j in (1, 2)]
+    stale = [stale[0].ark_tmp, stale[1].scp_tmp, stale[1].spill]   # the names compute_feats' jobs write
     other = fb / ".raw_fbank_test.1.ark.12347.tmp"  # another data dir's step: not ours to remove
     for f in (*stale, other):
         f.write_text("partial")
+    # and the temporary copy of a pipe's output that job 1 (pytorch.bin.compute_feats) was reading
+    pipes = PipeOutput(fb, prefix=".raw_fbank_train.1.ark.")
+    stale.append(Path(pipes.path(f"cat {tmp_path / 'train-spk1-u1.wav'} |", "spk1-u1")))
+    pipes._finalizer.detach()   # killed: nothing removes it
     _run(UTILS / "make_fbank.sh", "--nj", 2, "--fbank-config", conf, d, d / "log", fb, cwd=tmp_path)
     assert not any(f.exists() for f in stale) and other.exists()
 

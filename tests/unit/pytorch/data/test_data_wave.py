@@ -111,6 +111,18 @@ def test_missing_wav_names_utt_and_path(tmp_path):
         td.dataset[(td.dataset.entries.index(next(e for e in td.dataset.entries if e.utt == "s1-u2")), 1)]
 
 
+def test_piped_training_audio_is_pointed_to_decode_pipes(tmp_path, caplog):
+    d = _wav_dir(tmp_path / "train", UTTS)
+    build_train_data(_cfg(d))
+    assert "decode_pipes" not in caplog.text
+    scp = d / "wav.scp"
+    scp.write_text("".join(f"{u} cat {p} |\n" if u.endswith("-u1") else f"{u} {p}\n"
+                           for u, p in (ln.split() for ln in scp.read_text().splitlines())))
+    build_train_data(_cfg(d))
+    assert "3 of 12 training utterances are read through wav.scp pipes" in caplog.text
+    assert f"utils/decode_pipes.sh {d} <audio-dir>" in caplog.text
+
+
 def test_wave_mode_extraction_is_fbank_of_the_whole_utterance(tmp_path):
     from pytorch.data.datadir import DataDir
     from pytorch.data.extraction import extract_embeddings, wave_source
