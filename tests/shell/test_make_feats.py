@@ -18,8 +18,8 @@ import soundfile as sf
 import torch
 
 from pytorch.data.audio import PipeOutput, iter_data_dir
-from pytorch.features.ark import ArkScpWriter
 from pytorch.features import Fbank, Mfcc
+from pytorch.features.ark import ArkScpWriter
 
 ROOT = Path(__file__).resolve().parents[2]
 UTILS = ROOT / "utils"
