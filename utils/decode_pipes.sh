@@ -5,7 +5,8 @@
 # reads a crop of every utterance each epoch (an ffmpeg start per crop: BENCHMARKS.md, "Piped audio").
 # Lossless (pytorch.data.decode). One job per part of the data dir through $cmd (pytorch.bin.decode_pipes);
 # a rerun keeps the files already decoded by the same command, so a killed run resumes.
-# <dest-data-dir> appears only when every recording is decoded.
+# <dest-data-dir> appears only when every recording is decoded, with utt2dur (from the new files when
+# <src-data-dir> has none).
 set -euo pipefail
 
 nj=4
@@ -60,6 +61,9 @@ if [ "$have" -ne "$want" ]; then
   echo "$0: error: the jobs wrote $have recordings, $src/wav.scp has $want; see $audio/log/decode.*.log" >&2
   exit 1
 fi
+# Durations now come from the files' headers in moments; without utt2dur every training run would
+# read them again (and from the pipes, run every command once more).
+if [ ! -s "$tmp/utt2dur" ]; then python -m pytorch.bin.get_utt2dur "$tmp"; fi
 rm -rf "$dest"
 mv "$tmp" "$dest"
 trap - EXIT

@@ -61,6 +61,8 @@ def test_voxceleb_stages_0_to_9(vox, monkeypatch):
     for k in list(piped)[:3]:
         assert (read_audio(piped[k], k)[0] == read_audio(decoded[k], k)[0]).all()
     assert len(lines(exp / "embeddings" / "vox2_dev_flac" / "xvector.scp")) == len(piped)
+    durs = read_kv(d / "data" / "vox2_dev_flac" / "utt2dur")    # from the FLAC headers (the fake utterances: 1 s)
+    assert sorted(durs) == sorted(piped) and {float(v) for v in durs.values()} == {1.0}
 
     # A rerun of stages 0-5 finds them done: no prep, no decoding, no training, no extraction.
     keep = [exp / "models" / "avg.ts.pt", exp / "embeddings" / "vox1" / "xvector.scp", d / "data" / ".prepared",

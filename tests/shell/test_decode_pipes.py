@@ -69,6 +69,8 @@ def test_decoded_copy_reads_the_same_samples_and_a_rerun_keeps_it(tmp_path):
     assert wav["r3"] == str(tmp_path / "r3.wav")
     for f in ("segments", "utt2spk", "spk2utt"):
         assert (dest / f).read_text() == (src / f).read_text()
+    assert (dest / "utt2dur").read_text().split() == [x for ln in (src / "segments").read_text().splitlines()
+                                                      for x in (ln.split()[0], "1.0")]
     before = list(iter_data_dir(src))
     after = list(iter_data_dir(dest))
     assert [u for u, _, _ in after] == [u for u, _, _ in before]
