@@ -2,24 +2,21 @@
 
 Why: a pipe runs its command at every read. Wave-mode training reads a random crop of every
 utterance each epoch, so VoxCeleb2's m4a through ffmpeg costs one ffmpeg start and a whole decode
-per crop, ten times the cost of reading the crop from a file (BENCHMARKS.md, "Piped audio").
+per crop: one loader worker ran at a ninth of its rate on files (BENCHMARKS.md, "Piped audio").
 
-The samples are kept exactly: integer PCM of 8, 16 or 24 bits goes to FLAC (about half the size of
-WAV), anything else (32-bit integers, floats, mu-law ...) to WAV (32-bit integer, double, or
-float32, which holds the float32 samples the readers return). The command that made a file is
+The samples are kept exactly: integer PCM of 8, 16 or 24 bits goes to FLAC (lossless, compressed),
+anything else (32-bit integers, floats, mu-law ...) to WAV (32-bit integer, double, or float32,
+which holds the float32 samples the readers return). The command that made a file is
 stored in its comment tag, so a rerun keeps a file only when it came from the same command.
 """
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 
 import soundfile as sf
 
 from pytorch.data.audio import AudioError, PipeOutput, file_info
-
-log = logging.getLogger(__name__)
 
 BLOCK_FRAMES = 1 << 18          # frames per copied block: memory stays bounded for long recordings
 _FLAC_SUBTYPES = {"PCM_S8": "PCM_S8", "PCM_U8": "PCM_S8", "PCM_16": "PCM_16", "PCM_24": "PCM_24"}
